@@ -1,0 +1,450 @@
+//! Configuration: from the Spaces environment or a builder, checked once at start-up.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+
+use crate::{
+    crypto::CookieKey,
+    error::ConfigError,
+    mock::MockUser,
+    provider::Provider,
+    registry::{self, ScopeCheck},
+    session::CookiePolicy,
+    state::{AuthState, Backend, Routes},
+};
+
+/// The default session lifetime: 8 hours, Hugging Face's default access-token lifetime.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
+/// The longest session lifetime accepted: 30 days, Hugging Face's longest token lifetime.
+pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A configured "Sign in with Hugging Face": build it once at start-up, then
+/// [`attach`](HfAuth::attach) it to your router.
+///
+/// ```no_run
+/// use axum::{routing::get, Router};
+/// use hf_auth_runtime::HfAuth;
+///
+/// # async fn run() -> Result<(), hf_auth_runtime::ConfigError> {
+/// let auth = HfAuth::from_env()?.build().await?;
+/// let app: Router = auth.attach(Router::new().route("/", get(|| async { "hi" })));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct HfAuth {
+    pub(crate) state: Arc<AuthState>,
+}
+
+impl std::fmt::Debug for HfAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HfAuth")
+            .field("mock", &self.is_mock())
+            .field("login", &self.state.routes.login)
+            .field("scopes", &self.state.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HfAuth {
+    /// A builder with explicit values and nothing read from the environment.
+    pub fn builder() -> HfAuthBuilder {
+        HfAuthBuilder::default()
+    }
+
+    /// A builder filled from the Spaces environment: `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET`,
+    /// `OAUTH_SCOPES`, `OPENID_PROVIDER_URL`, `SPACE_ID`, `SPACE_HOST`, `PORT`, and hf-auth's own
+    /// `HF_AUTH_PUBLIC_URL`, `HF_AUTH_COOKIE_KEY`, `HF_AUTH_SESSION_LIFETIME` (seconds),
+    /// `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`) and the mock user's `HF_AUTH_MOCK_*`.
+    /// Builder methods called afterwards override what the environment says.
+    pub fn from_env() -> Result<HfAuthBuilder, ConfigError> {
+        HfAuthBuilder::from_vars(&|name| std::env::var(name).ok())
+    }
+
+    /// Whether this is mock mode (local development, no provider).
+    pub fn is_mock(&self) -> bool {
+        matches!(self.state.backend, Backend::Mock(_))
+    }
+
+    /// The path of the login route (`/oauth/huggingface/login` unless a prefix was set).
+    pub fn login_path(&self) -> &str {
+        &self.state.routes.login
+    }
+
+    /// The path of the logout route.
+    pub fn logout_path(&self) -> &str {
+        &self.state.routes.logout
+    }
+
+    /// The scopes the app asks for.
+    pub fn scopes(&self) -> &[String] {
+        &self.state.scopes
+    }
+
+    /// Adds the login, callback and logout routes and the layers the guards need.
+    /// Call it after adding your own routes: layers apply to the routes already present.
+    pub fn attach<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        crate::flow::attach(self.state.clone(), router)
+    }
+}
+
+/// Builds an [`HfAuth`]; every method overrides what [`HfAuth::from_env`] read.
+#[derive(Clone)]
+pub struct HfAuthBuilder {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scopes: Option<Vec<String>>,
+    provider_url: Option<String>,
+    public_url: Option<String>,
+    space_id: Option<String>,
+    space_host: Option<String>,
+    port: Option<u16>,
+    route_prefix: String,
+    cookie_key: Option<Vec<u8>>,
+    session_lifetime: Duration,
+    mock_user: Option<MockUser>,
+    scope_check: ScopeCheck,
+    http_timeout: Duration,
+    discovery_attempts: u32,
+    max_login_retries: u32,
+}
+
+impl Default for HfAuthBuilder {
+    fn default() -> Self {
+        HfAuthBuilder {
+            client_id: None,
+            client_secret: None,
+            scopes: None,
+            provider_url: None,
+            public_url: None,
+            space_id: None,
+            space_host: None,
+            port: None,
+            route_prefix: String::new(),
+            cookie_key: None,
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
+            mock_user: None,
+            scope_check: ScopeCheck::Deny,
+            http_timeout: Duration::from_secs(10),
+            discovery_attempts: 6,
+            max_login_retries: 2,
+        }
+    }
+}
+
+impl std::fmt::Debug for HfAuthBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HfAuthBuilder")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field("scopes", &self.scopes)
+            .field("provider_url", &self.provider_url)
+            .field("public_url", &self.public_url)
+            .field("space_id", &self.space_id)
+            .field("cookie_key", &self.cookie_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl HfAuthBuilder {
+    /// Reads the environment through `var`; see [`HfAuth::from_env`].
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<HfAuthBuilder, ConfigError> {
+        let var = |name: &str| non_empty(var(name));
+        let mut b = HfAuthBuilder {
+            client_id: var("OAUTH_CLIENT_ID"),
+            client_secret: var("OAUTH_CLIENT_SECRET"),
+            scopes: var("OAUTH_SCOPES").map(|s| s.split_whitespace().map(str::to_owned).collect()),
+            provider_url: var("OPENID_PROVIDER_URL"),
+            public_url: var("HF_AUTH_PUBLIC_URL"),
+            space_id: var("SPACE_ID"),
+            space_host: var("SPACE_HOST"),
+            cookie_key: var("HF_AUTH_COOKIE_KEY").map(String::into_bytes),
+            mock_user: MockUser::from_env(&var)?,
+            ..HfAuthBuilder::default()
+        };
+        if let Some(port) = var("PORT") {
+            b.port = Some(port.parse().map_err(|_| ConfigError::Invalid {
+                variable: "PORT",
+                reason: format!("{port:?} is not a port number"),
+            })?);
+        }
+        if let Some(secs) = var("HF_AUTH_SESSION_LIFETIME") {
+            let secs: u64 = secs.parse().map_err(|_| ConfigError::Invalid {
+                variable: "HF_AUTH_SESSION_LIFETIME",
+                reason: format!("{secs:?} is not a number of seconds"),
+            })?;
+            b.session_lifetime = Duration::from_secs(secs);
+        }
+        if let Some(check) = var("HF_AUTH_SCOPE_CHECK") {
+            b.scope_check = match check.as_str() {
+                "deny" => ScopeCheck::Deny,
+                "warn" => ScopeCheck::Warn,
+                "off" => ScopeCheck::Off,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        variable: "HF_AUTH_SCOPE_CHECK",
+                        reason: format!("{other:?}: use deny, warn or off"),
+                    })
+                }
+            };
+        }
+        Ok(b)
+    }
+
+    /// The OAuth client ID.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+    /// The OAuth client secret. It also keys the session cookies (through HKDF) unless
+    /// [`cookie_key`](Self::cookie_key) is set.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+    /// The scopes to ask for (space-separated). `openid` is always added.
+    pub fn scopes(mut self, scopes: &str) -> Self {
+        self.scopes = Some(scopes.split_whitespace().map(str::to_owned).collect());
+        self
+    }
+    /// The provider's issuer URL (default `https://huggingface.co`).
+    pub fn provider_url(mut self, url: impl Into<String>) -> Self {
+        self.provider_url = Some(url.into());
+        self
+    }
+    /// The app's public URL, e.g. `https://me-app.hf.space`. The redirect URI is built on it.
+    /// Default: `https://{first SPACE_HOST}` in a Space, else `http://localhost:{PORT}`.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+    /// Marks the app as running in a Space (as `SPACE_ID` does): mock mode can never switch on.
+    pub fn space_id(mut self, id: impl Into<String>) -> Self {
+        self.space_id = Some(id.into());
+        self
+    }
+    /// A prefix for the routes, e.g. `/auth` gives `/auth/oauth/huggingface/login`.
+    pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.route_prefix = prefix.into();
+        self
+    }
+    /// Key material for the cookies (at least 32 bytes), instead of the client secret.
+    pub fn cookie_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.cookie_key = Some(key.into());
+        self
+    }
+    /// How long a session lasts at most, refreshes included (default 8 hours, at most 30 days).
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime;
+        self
+    }
+    /// The user mock mode signs in (default [`MockUser::default`]).
+    pub fn mock_user(mut self, user: MockUser) -> Self {
+        self.mock_user = Some(user);
+        self
+    }
+    /// What to do when the configured scopes do not cover a route's (default: refuse to start).
+    pub fn scope_check(mut self, check: ScopeCheck) -> Self {
+        self.scope_check = check;
+        self
+    }
+    /// The timeout of each request to the provider (default 10 s).
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+    /// How many times discovery is tried at start-up, with exponential backoff (default 6,
+    /// about 8 seconds in all).
+    pub fn discovery_attempts(mut self, attempts: u32) -> Self {
+        self.discovery_attempts = attempts;
+        self
+    }
+
+    fn scopes_or_default(&self) -> Result<Vec<String>, ConfigError> {
+        let mut scopes = self
+            .scopes
+            .clone()
+            .unwrap_or_else(|| vec!["openid".into(), "profile".into()]);
+        for s in &scopes {
+            if !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
+                return Err(ConfigError::Invalid {
+                    variable: "OAUTH_SCOPES",
+                    reason: format!("{s:?} is not a scope name"),
+                });
+            }
+        }
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        scopes.dedup();
+        Ok(scopes)
+    }
+
+    fn public_url_or_default(&self) -> Result<url::Url, ConfigError> {
+        let (raw, variable) = match (&self.public_url, &self.space_host) {
+            (Some(u), _) => (u.clone(), "HF_AUTH_PUBLIC_URL"),
+            (None, Some(hosts)) => {
+                let first = hosts.split(',').map(str::trim).find(|h| !h.is_empty());
+                let Some(first) = first else {
+                    return Err(ConfigError::Invalid {
+                        variable: "SPACE_HOST",
+                        reason: "it lists no host".into(),
+                    });
+                };
+                (format!("https://{first}"), "SPACE_HOST")
+            }
+            (None, None) => (
+                format!("http://localhost:{}", self.port.unwrap_or(7860)),
+                "PORT",
+            ),
+        };
+        let url = url::Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+            variable,
+            reason: format!("{raw:?} is not a URL ({e})"),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ConfigError::Invalid {
+                variable,
+                reason: format!("{raw:?} must be an http(s) URL with a host"),
+            });
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::Invalid {
+                variable,
+                reason: format!("{raw:?} must not have a query or fragment"),
+            });
+        }
+        Ok(url)
+    }
+
+    fn route_prefix_normalized(&self) -> Result<String, ConfigError> {
+        let p = self.route_prefix.trim_matches('/');
+        if p.is_empty() {
+            return Ok(String::new());
+        }
+        if !p
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/' | b'.'))
+        {
+            return Err(ConfigError::Invalid {
+                variable: "route prefix",
+                reason: format!("{p:?} may only have letters, digits, `-`, `_`, `.` and `/`"),
+            });
+        }
+        Ok(format!("/{p}"))
+    }
+
+    /// Checks the configuration, discovers the provider (real mode) and runs the start-up scope
+    /// check. Fails with a message that names the variable and the fix.
+    pub async fn build(self) -> Result<HfAuth, ConfigError> {
+        let scopes = self.scopes_or_default()?;
+        let public_url = self.public_url_or_default()?;
+        let prefix = self.route_prefix_normalized()?;
+        let routes = Routes::new(&prefix);
+        if self.session_lifetime.is_zero() || self.session_lifetime > MAX_SESSION_LIFETIME {
+            return Err(ConfigError::Invalid {
+                variable: "HF_AUTH_SESSION_LIFETIME",
+                reason: "a session lasts between 1 second and 30 days".into(),
+            });
+        }
+        let explicit_key = match &self.cookie_key {
+            Some(k) if k.len() < 32 => {
+                return Err(ConfigError::Invalid {
+                    variable: "HF_AUTH_COOKIE_KEY",
+                    reason: "the cookie key needs at least 32 bytes; generate one with `openssl rand -hex 32`".into(),
+                })
+            }
+            Some(k) => Some(CookieKey::derive(k, "hf-auth session")),
+            None => None,
+        };
+        let mock = self.client_id.is_none() && self.space_id.is_none();
+        let (backend, key) = if mock {
+            let user = self.mock_user.clone().unwrap_or_default();
+            tracing::warn!(
+                user = %user.handle,
+                "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user without Hugging Face. Never deploy like this."
+            );
+            (Backend::Mock(user), explicit_key.unwrap_or_else(CookieKey::random))
+        } else {
+            let Some(client_id) = self.client_id.clone() else {
+                return Err(ConfigError::Missing {
+                    variable: "OAUTH_CLIENT_ID",
+                    fix: "SPACE_ID is set, so this is a Space and mock mode is off; add `hf_oauth: true` to the Space README's metadata so that Spaces injects the OAuth credentials",
+                });
+            };
+            let key = match (explicit_key, &self.client_secret) {
+                (Some(k), _) => k,
+                (None, Some(secret)) if secret.len() >= 16 => {
+                    CookieKey::derive(secret.as_bytes(), &format!("hf-auth session {client_id}"))
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        variable: "OAUTH_CLIENT_SECRET",
+                        reason: "it is too short to key the session cookies; set HF_AUTH_COOKIE_KEY (32+ bytes) instead".into(),
+                    })
+                }
+                (None, None) if self.space_id.is_some() => {
+                    return Err(ConfigError::Missing {
+                        variable: "OAUTH_CLIENT_SECRET",
+                        fix: "SPACE_ID is set, so this is a Space and mock mode is off; add `hf_oauth: true` to the Space README's metadata so that Spaces injects the OAuth credentials",
+                    })
+                }
+                (None, None) => {
+                    return Err(ConfigError::Missing {
+                        variable: "HF_AUTH_COOKIE_KEY",
+                        fix: "a public client (no OAUTH_CLIENT_SECRET) needs an explicit cookie key of 32+ bytes, e.g. from `openssl rand -hex 32`",
+                    })
+                }
+            };
+            let provider_url = self
+                .provider_url
+                .clone()
+                .unwrap_or_else(|| "https://huggingface.co".into());
+            let redirect = format!(
+                "{}{}",
+                public_url.as_str().trim_end_matches('/'),
+                routes.callback
+            );
+            let provider = Provider::discover(
+                &provider_url,
+                &client_id,
+                self.client_secret.as_deref(),
+                &redirect,
+                self.http_timeout,
+                self.discovery_attempts,
+            )
+            .await?;
+            tracing::info!(provider = %provider_url, redirect_uri = %redirect, "Sign in with Hugging Face is ready");
+            (Backend::Real(provider), key)
+        };
+        registry::check_scopes(&scopes, self.scope_check)?;
+        let direct_url = self.space_host.as_ref().and_then(|hosts| {
+            hosts
+                .split(',')
+                .map(str::trim)
+                .find(|h| !h.is_empty())
+                .map(|h| format!("https://{h}"))
+        });
+        Ok(HfAuth {
+            state: Arc::new(AuthState {
+                routes,
+                policy: CookiePolicy {
+                    secure: public_url.scheme() == "https",
+                },
+                key,
+                scopes,
+                session_lifetime: self.session_lifetime.as_secs(),
+                backend,
+                direct_url,
+                max_login_retries: self.max_login_retries,
+            }),
+        })
+    }
+}

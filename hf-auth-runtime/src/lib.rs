@@ -1,0 +1,95 @@
+//! # hf-auth-runtime
+//!
+//! "Sign in with Hugging Face" for [axum]: the OAuth2 + OpenID Connect flow (PKCE S256, `state`,
+//! `nonce`, ID-token verification, userinfo with orgs), sessions in encrypted cookies, and the
+//! guards that the `#[hf_login]` and `#[require_org]` attributes expand to.
+//!
+//! ```no_run
+//! use axum::{routing::get, Json, Router};
+//! use hf_auth_runtime::{attach_huggingface_oauth, HfUser};
+//!
+//! async fn me(user: HfUser) -> Json<serde_json::Value> {
+//!     Json(serde_json::json!({ "sub": user.id(), "preferred_username": user.handle() }))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     // Reads OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_SCOPES, OPENID_PROVIDER_URL,
+//!     // SPACE_ID and SPACE_HOST, as a Hugging Face Space sets them; mock mode without them.
+//!     let app = attach_huggingface_oauth(Router::new().route("/me", get(me))).await;
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:7860").await.unwrap();
+//!     axum::serve(listener, app).await.unwrap();
+//! }
+//! ```
+//!
+//! Where things live: [`config`] (environment and builder), `flow` (login, callback, logout),
+//! [`session`] (cookie codec and expiry), `provider` (discovery, JWKS, token, userinfo),
+//! [`guard`] (requirements and extractors), [`rejection`] (HTML vs JSON answers), [`mock`],
+//! [`registry`] (what the macros register), [`testing`] (feature `testing`).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+mod crypto;
+pub mod error;
+mod flow;
+pub mod guard;
+pub mod mock;
+mod pages;
+mod provider;
+pub mod registry;
+pub mod rejection;
+mod return_path;
+pub mod session;
+mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod user;
+
+pub use config::{HfAuth, HfAuthBuilder};
+pub use error::{ConfigError, FlowError};
+pub use guard::{Guarded, OrgRequirement, Requirement, RequirementSource};
+pub use hf_auth_macros::{hf_login, require_org};
+pub use hf_auth_scopes::{mask_of, Role, SCOPES};
+pub use mock::MockUser;
+pub use registry::{route_requirements, space_metadata, RouteRequirement, ScopeCheck};
+pub use rejection::{AuthRejection, Denial};
+pub use return_path::safe_return_path;
+pub use user::{HfUser, Org};
+
+use axum::Router;
+
+/// Reads the Spaces environment (see [`HfAuth::from_env`]), discovers the provider and adds the
+/// routes `/oauth/huggingface/login`, `/callback` and `/logout` plus the layers the guards need.
+/// Call it after adding your own routes.
+///
+/// # Panics
+/// When the configuration cannot work, with a message that names the variable and the fix. Use
+/// [`try_attach_huggingface_oauth`] to handle the error yourself.
+pub async fn attach_huggingface_oauth<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    match try_attach_huggingface_oauth(router).await {
+        Ok(router) => router,
+        Err(e) => panic!("hf-auth cannot start: {e}"),
+    }
+}
+
+/// [`attach_huggingface_oauth`], returning the configuration error instead of panicking.
+pub async fn try_attach_huggingface_oauth<S>(router: Router<S>) -> Result<Router<S>, ConfigError>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Ok(HfAuth::from_env()?.build().await?.attach(router))
+}
+
+/// What the macros' generated code names. Not a public API: it changes with the macros, which
+/// are released in lock-step with this crate.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::guard::{Guarded, OrgRequirement, Requirement, RequirementSource};
+    pub use crate::registry::RouteRequirement;
+    pub use hf_auth_scopes::{mask_of, Role};
+    pub use inventory;
+}

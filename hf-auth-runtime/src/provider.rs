@@ -1,0 +1,380 @@
+//! Talking to the OpenID provider: discovery at start-up, the token request, ID-token
+//! verification against the JWKS (refetched when an unknown `kid` appears), userinfo, refresh.
+//!
+//! Everything here runs at start-up or during a login or a refresh, never on an ordinary
+//! protected request.
+
+use std::{
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
+
+use openidconnect::{
+    core::{
+        CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
+        CoreProviderMetadata, CoreTokenResponse,
+    },
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
+    SignatureVerificationError, TokenResponse,
+};
+use serde::Deserialize;
+
+use crate::{error::FlowError, user::Org};
+
+type OidcClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointMaybeSet,
+>;
+
+/// The least time between two JWKS refetches, so forged `kid`s cannot make us hammer the provider.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// How far in the future an ID token's `iat` may be (clock skew).
+const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+pub(crate) struct Provider {
+    http: reqwest::Client,
+    client: OidcClient,
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    jwks_uri: url::Url,
+    userinfo_url: url::Url,
+    jwks: RwLock<Arc<CoreJsonWebKeySet>>,
+    last_jwks_fetch: Mutex<Instant>,
+}
+
+/// What a successful token request and verification yield.
+pub(crate) struct Tokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<Duration>,
+    /// The granted scopes, when the provider said which.
+    pub granted_scopes: Option<Vec<String>>,
+}
+
+/// The parts of userinfo hf-auth keeps. Parsed leniently: every field but `sub` is optional and
+/// unknown fields are ignored.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserInfo {
+    pub sub: String,
+    pub preferred_username: Option<String>,
+    pub name: Option<String>,
+    pub picture: Option<String>,
+    #[serde(rename = "isPro", default, deserialize_with = "lenient")]
+    pub is_pro: Option<bool>,
+    #[serde(rename = "canPay", default, deserialize_with = "lenient")]
+    pub can_pay: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub orgs: Option<Vec<OrgClaim>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrgClaim {
+    pub preferred_username: Option<String>,
+    #[serde(rename = "roleInOrg", default, deserialize_with = "lenient")]
+    pub role_in_org: Option<String>,
+}
+
+/// A field of an unexpected type is treated as absent instead of failing the whole login.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
+}
+
+impl UserInfo {
+    pub fn orgs(&self) -> Vec<Org> {
+        self.orgs
+            .iter()
+            .flatten()
+            .filter_map(|o| {
+                Some(Org {
+                    handle: o.preferred_username.clone()?,
+                    role: o.role_in_org.as_deref().and_then(hf_auth_scopes::Role::parse),
+                })
+            })
+            .collect()
+    }
+}
+
+fn error_text<E: std::error::Error>(e: &E) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+impl Provider {
+    /// Discovers the provider, retrying with backoff.
+    pub async fn discover(
+        provider_url: &str,
+        client_id: &str,
+        client_secret: Option<&str>,
+        redirect_url: &str,
+        timeout: Duration,
+        attempts: u32,
+    ) -> Result<Provider, crate::ConfigError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("hf-auth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| crate::ConfigError::Invalid {
+                variable: "HTTP client",
+                reason: e.to_string(),
+            })?;
+        let issuer = IssuerUrl::new(provider_url.trim_end_matches('/').to_owned()).map_err(|e| {
+            crate::ConfigError::Invalid {
+                variable: "OPENID_PROVIDER_URL",
+                reason: format!("{provider_url:?} is not a URL ({e})"),
+            }
+        })?;
+        let discovery_url = format!(
+            "{}/.well-known/openid-configuration",
+            provider_url.trim_end_matches('/')
+        );
+        let attempts = attempts.max(1);
+        let mut delay = Duration::from_millis(250);
+        let mut last_error = String::new();
+        let mut metadata = None;
+        for attempt in 1..=attempts {
+            match CoreProviderMetadata::discover_async(issuer.clone(), &http).await {
+                Ok(m) => {
+                    metadata = Some(m);
+                    break;
+                }
+                Err(e) => {
+                    last_error = error_text(&e);
+                    tracing::warn!(attempt, attempts, url = %discovery_url, error = %last_error, "OpenID discovery failed");
+                    // A document that is wrong (issuer mismatch, bad JSON) will not heal by retrying.
+                    if !matches!(e, openidconnect::DiscoveryError::Request(_)) {
+                        return Err(crate::ConfigError::Discovery {
+                            url: discovery_url,
+                            attempts: attempt,
+                            reason: last_error,
+                        });
+                    }
+                    if attempt < attempts {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(8));
+                    }
+                }
+            }
+        }
+        let Some(metadata) = metadata else {
+            return Err(crate::ConfigError::Discovery {
+                url: discovery_url,
+                attempts,
+                reason: last_error,
+            });
+        };
+        let discovery_err = |reason: &str| crate::ConfigError::Discovery {
+            url: discovery_url.clone(),
+            attempts: 1,
+            reason: reason.to_owned(),
+        };
+        let token_url = metadata
+            .token_endpoint()
+            .cloned()
+            .ok_or_else(|| discovery_err("the document has no token_endpoint"))?;
+        let userinfo_url = metadata
+            .userinfo_endpoint()
+            .map(|u| u.url().clone())
+            .ok_or_else(|| discovery_err("the document has no userinfo_endpoint"))?;
+        let jwks_uri = metadata.jwks_uri().url().clone();
+        let jwks = metadata.jwks().clone();
+        let redirect = RedirectUrl::new(redirect_url.to_owned()).map_err(|e| {
+            crate::ConfigError::Invalid {
+                variable: "public URL",
+                reason: format!("the redirect URI {redirect_url:?} is not a URL ({e})"),
+            }
+        })?;
+        let client_id = ClientId::new(client_id.to_owned());
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            client_id.clone(),
+            client_secret.map(|s| ClientSecret::new(s.to_owned())),
+        )
+        .set_token_uri(token_url)
+        .set_redirect_uri(redirect);
+        Ok(Provider {
+            http,
+            client,
+            issuer,
+            client_id,
+            jwks_uri,
+            userinfo_url,
+            jwks: RwLock::new(Arc::new(jwks)),
+            last_jwks_fetch: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// The authorization URL for a new login, with PKCE S256, `state` and `nonce`.
+    pub fn authorize_url(&self, scopes: &[String], state: String) -> (url::Url, String, String) {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = self
+            .client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || CsrfToken::new(state),
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for s in scopes.iter().filter(|s| s.as_str() != "openid") {
+            request = request.add_scope(Scope::new(s.clone()));
+        }
+        let (url, _state, nonce) = request.url();
+        (url, verifier.into_secret(), nonce.secret().clone())
+    }
+
+    /// Exchanges the code, verifies the ID token and fetches userinfo.
+    pub async fn finish_login(
+        &self,
+        code: String,
+        pkce_verifier: String,
+        nonce: &str,
+    ) -> Result<(Tokens, UserInfo), FlowError> {
+        let response = self
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| FlowError::Token(error_text(&e)))?;
+        let subject = self.verify_id_token(&response, nonce).await?;
+        let tokens = tokens_of(&response);
+        let info = self.userinfo(&tokens.access_token, &subject).await?;
+        Ok((tokens, info))
+    }
+
+    async fn verify_id_token(
+        &self,
+        response: &CoreTokenResponse,
+        nonce: &str,
+    ) -> Result<String, FlowError> {
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| FlowError::IdToken("the token response has no id_token".into()))?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let mut refetched = false;
+        loop {
+            let jwks = self.jwks.read().expect("jwks lock").clone();
+            let verifier = CoreIdTokenVerifier::new_public_client(
+                self.client_id.clone(),
+                self.issuer.clone(),
+                (*jwks).clone(),
+            )
+            .set_issue_time_verifier_fn(|iat| {
+                let latest = crate::session::now_unix() + MAX_CLOCK_SKEW.as_secs();
+                if iat.timestamp() > latest as i64 {
+                    Err("the ID token was issued in the future".to_owned())
+                } else {
+                    Ok(())
+                }
+            });
+            match id_token.claims(&verifier, &nonce) {
+                Ok(claims) => return Ok(claims.subject().as_str().to_owned()),
+                Err(ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                )) if !refetched => {
+                    refetched = true;
+                    if !self.refetch_jwks().await {
+                        return Err(FlowError::IdToken(
+                            "no key in the provider's JWKS matches the ID token".into(),
+                        ));
+                    }
+                }
+                Err(e) => return Err(FlowError::IdToken(error_text(&e))),
+            }
+        }
+    }
+
+    /// Fetches the JWKS again (key rotation); at most once per [`JWKS_REFETCH_INTERVAL`].
+    async fn refetch_jwks(&self) -> bool {
+        {
+            let mut last = self.last_jwks_fetch.lock().expect("jwks time lock");
+            if last.elapsed() < JWKS_REFETCH_INTERVAL {
+                return false;
+            }
+            *last = Instant::now();
+        }
+        let jwks_url = openidconnect::JsonWebKeySetUrl::from_url(self.jwks_uri.clone());
+        match CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http).await {
+            Ok(jwks) => {
+                tracing::info!(keys = jwks.keys().len(), "fetched the provider's JWKS again");
+                *self.jwks.write().expect("jwks lock") = Arc::new(jwks);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %error_text(&e), "refetching the JWKS failed");
+                false
+            }
+        }
+    }
+
+    /// Fetches userinfo and checks that it is about `subject`.
+    pub async fn userinfo(&self, access_token: &str, subject: &str) -> Result<UserInfo, FlowError> {
+        let response = self
+            .http
+            .get(self.userinfo_url.clone())
+            .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| FlowError::UserInfo(error_text(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FlowError::UserInfo(format!("the provider answered {status}")));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| FlowError::UserInfo(error_text(&e)))?;
+        if bytes.len() > 1 << 20 {
+            return Err(FlowError::UserInfo("the answer is larger than 1 MiB".into()));
+        }
+        let info: UserInfo = serde_json::from_slice(&bytes)
+            .map_err(|e| FlowError::UserInfo(format!("the answer is not userinfo JSON: {e}")))?;
+        if info.sub != subject {
+            return Err(FlowError::UserInfo(
+                "its sub differs from the ID token's".into(),
+            ));
+        }
+        Ok(info)
+    }
+
+    /// Uses a refresh token; the provider may rotate it.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, FlowError> {
+        let response = self
+            .client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| FlowError::Token(error_text(&e)))?;
+        Ok(tokens_of(&response))
+    }
+}
+
+fn tokens_of(response: &CoreTokenResponse) -> Tokens {
+    Tokens {
+        access_token: response.access_token().secret().clone(),
+        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        expires_in: response.expires_in(),
+        granted_scopes: response
+            .scopes()
+            .map(|s| s.iter().map(|s| s.as_str().to_owned()).collect()),
+    }
+}

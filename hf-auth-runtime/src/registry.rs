@@ -1,0 +1,164 @@
+//! Every handler annotated with `#[hf_login]` or `#[require_org]` registers its requirement
+//! here (through `inventory`), so the app can check at start-up that it asks for every scope its
+//! routes need, and print the Space metadata those routes need.
+
+use std::collections::BTreeSet;
+
+use hf_auth_scopes::{implied_by, implied_closure, index_of, mask_of, ALWAYS_GRANTED_IN_SPACES};
+
+use crate::{error::ConfigError, guard::Requirement};
+
+/// A handler's requirement, as the macros register it.
+#[derive(Debug)]
+pub struct RouteRequirement {
+    /// The handler's name.
+    pub handler: &'static str,
+    /// `module_path!()` where the handler is defined.
+    pub module_path: &'static str,
+    /// `file!()` where the handler is defined.
+    pub file: &'static str,
+    /// `line!()` of the handler.
+    pub line: u32,
+    /// What the handler requires.
+    pub requirement: &'static Requirement,
+}
+
+inventory::collect!(RouteRequirement);
+
+/// What [`HfAuthBuilder::build`](crate::HfAuthBuilder::build) does when the configured scopes
+/// do not cover the scopes some route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScopeCheck {
+    /// Refuse to start, listing the handlers and the missing scopes (the default).
+    #[default]
+    Deny,
+    /// Log a warning naming them, and start.
+    Warn,
+    /// Do not check.
+    Off,
+}
+
+/// Every registered route requirement, sorted by handler.
+pub fn route_requirements() -> Vec<&'static RouteRequirement> {
+    let mut all: Vec<_> = inventory::iter::<RouteRequirement>.into_iter().collect();
+    all.sort_by_key(|r| (r.module_path, r.handler, r.line));
+    all
+}
+
+/// The scopes a route needs that `configured` does not grant.
+fn missing_for(configured_mask: u32, configured_extra: &[String], req: &Requirement) -> Vec<&'static str> {
+    let granted = implied_closure(configured_mask);
+    req.scopes
+        .iter()
+        .copied()
+        .filter(|s| match index_of(s) {
+            Some(bit) => granted & (1 << bit) == 0,
+            None => !configured_extra.iter().any(|c| c == s),
+        })
+        .collect()
+}
+
+pub(crate) fn check_scopes(configured: &[String], check: ScopeCheck) -> Result<(), ConfigError> {
+    if check == ScopeCheck::Off {
+        return Ok(());
+    }
+    let names: Vec<&str> = configured.iter().map(String::as_str).collect();
+    let mask = mask_of(&names);
+    let extra: Vec<String> = configured
+        .iter()
+        .filter(|s| index_of(s).is_none())
+        .cloned()
+        .collect();
+    let mut lines = Vec::new();
+    for r in route_requirements() {
+        let missing = missing_for(mask, &extra, r.requirement);
+        if !missing.is_empty() {
+            lines.push(format!(
+                "  {}::{} ({}:{}) requires {}",
+                r.module_path,
+                r.handler,
+                r.file,
+                r.line,
+                missing.join(" ")
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let report = lines.join("\n");
+    match check {
+        ScopeCheck::Deny => Err(ConfigError::ScopesNotCovered(report)),
+        ScopeCheck::Warn => {
+            tracing::warn!(
+                configured = %configured.join(" "),
+                "OAUTH_SCOPES does not cover the scopes these routes require; signed-in users will get 403 there:\n{report}"
+            );
+            Ok(())
+        }
+        ScopeCheck::Off => Ok(()),
+    }
+}
+
+/// The scopes the registered routes need, beyond `openid` and `profile` (which every Space
+/// gets), without scopes that another listed scope includes.
+pub fn required_scopes() -> Vec<&'static str> {
+    let mut all = BTreeSet::new();
+    for r in route_requirements() {
+        all.extend(r.requirement.scopes.iter().copied());
+    }
+    let listed = all.clone();
+    all.into_iter()
+        .filter(|s| !ALWAYS_GRANTED_IN_SPACES.contains(s))
+        .filter(|s| implied_by(s).is_none_or(|w| !listed.contains(w)))
+        .collect()
+}
+
+/// The Space README metadata (YAML front-matter lines) that the registered routes need:
+///
+/// ```
+/// let yaml = hf_auth_runtime::space_metadata();
+/// assert!(yaml.starts_with("hf_oauth: true"));
+/// ```
+pub fn space_metadata() -> String {
+    let mut out = String::from("hf_oauth: true\n");
+    let scopes = required_scopes();
+    if !scopes.is_empty() {
+        out.push_str("hf_oauth_scopes:\n");
+        for s in scopes {
+            out.push_str("  - ");
+            out.push_str(s);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static REQ: Requirement = Requirement {
+        scope_mask: mask_of(&["read-repos", "manage-repos"]),
+        scopes: &["read-repos", "manage-repos", "future-scope"],
+        extra_scopes: &["future-scope"],
+        orgs: &[],
+    };
+
+    #[test]
+    fn missing_scopes_account_for_implications_and_extras() {
+        let configured = mask_of(&["openid", "write-repos"]);
+        assert_eq!(
+            missing_for(configured, &[], &REQ),
+            ["manage-repos", "future-scope"]
+        );
+        assert_eq!(
+            missing_for(
+                mask_of(&["write-repos", "manage-repos"]),
+                &["future-scope".into()],
+                &REQ
+            ),
+            Vec::<&str>::new()
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The path a user comes back to after login or logout (`_target_url`), and the parsing of the
+//! callback's query: both are attacker-controlled input.
+
+use percent_encoding::percent_decode_str;
+
+/// The most bytes a return path may have.
+const MAX_LEN: usize = 2048;
+
+/// Keeps `target` only if it is a same-site relative path (`/x`, `/x?y#z`); anything that could
+/// leave the site (`//host`, `/\host`, `https://...`, `javascript:`, encoded or with control
+/// characters) becomes `/`.
+///
+/// ```
+/// use hf_auth_runtime::safe_return_path;
+/// assert_eq!(safe_return_path(Some("/models?sort=likes")), "/models?sort=likes");
+/// assert_eq!(safe_return_path(Some("//evil.example")), "/");
+/// assert_eq!(safe_return_path(Some("/%2F%2Fevil.example")), "/");
+/// assert_eq!(safe_return_path(None), "/");
+/// ```
+pub fn safe_return_path(target: Option<&str>) -> &str {
+    match target {
+        Some(t) if is_safe(t) => t,
+        _ => "/",
+    }
+}
+
+fn is_safe(t: &str) -> bool {
+    if t.is_empty() || t.len() > MAX_LEN || !t.starts_with('/') {
+        return false;
+    }
+    // Only visible ASCII: no spaces, tabs, newlines (header injection) or non-ASCII tricks.
+    if !t.bytes().all(|b| (0x21..=0x7e).contains(&b)) || t.contains('\\') {
+        return false;
+    }
+    // Browsers decode before they resolve in places; check the decoded form too, repeatedly.
+    let mut current = std::borrow::Cow::Borrowed(t);
+    for _ in 0..3 {
+        let decoded = percent_decode_str(&current).decode_utf8_lossy().into_owned();
+        let path_start: String = decoded.chars().take(2).collect();
+        if path_start.starts_with("//")
+            || decoded.contains('\\')
+            || decoded.chars().any(char::is_control)
+            || !decoded.starts_with('/')
+        {
+            return false;
+        }
+        if decoded == current {
+            break;
+        }
+        current = std::borrow::Cow::Owned(decoded);
+    }
+    true
+}
+
+/// The parameters of a callback from the provider. Unknown parameters are ignored; when a
+/// parameter appears twice, the callback is refused (a sign of tampering).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+impl CallbackParams {
+    pub fn parse(query: Option<&str>) -> Result<CallbackParams, ()> {
+        let mut out = CallbackParams::default();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            let slot = match &*k {
+                "code" => &mut out.code,
+                "state" => &mut out.state,
+                "error" => &mut out.error,
+                "error_description" => &mut out.error_description,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(());
+            }
+            if v.len() > 4096 {
+                return Err(());
+            }
+            *slot = Some(v.into_owned());
+        }
+        Ok(out)
+    }
+}
+
+/// Reads one query parameter (the first), decoded.
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_local_paths() {
+        for ok in ["/", "/me", "/a/b?c=d&e=f#g", "/%C3%A9t%C3%A9", "/x%2Fy"] {
+            assert_eq!(safe_return_path(Some(ok)), ok);
+        }
+    }
+
+    #[test]
+    fn refuses_everything_that_can_leave_the_site() {
+        for bad in [
+            "",
+            "//evil.example",
+            "///evil.example",
+            "////evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "http:/evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/%2F%2Fevil.example",
+            "%2F%2Fevil.example",
+            "/%2fevil.example",
+            "/%5Cevil.example",
+            "/%252F%252Fevil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ok\r\nSet-Cookie: a=b",
+            "/%0d%0aSet-Cookie:%20a=b",
+            "/ /evil",
+            "/é",
+        ] {
+            assert_eq!(safe_return_path(Some(bad)), "/", "{bad:?} accepted");
+        }
+        assert_eq!(safe_return_path(Some(&format!("/{}", "a".repeat(3000)))), "/");
+    }
+
+    #[test]
+    fn callback_params() {
+        let p = CallbackParams::parse(Some("code=abc&state=s%2Bt&x=1")).unwrap();
+        assert_eq!(p.code.as_deref(), Some("abc"));
+        assert_eq!(p.state.as_deref(), Some("s+t"));
+        let e = CallbackParams::parse(Some(
+            "error=access_denied&error_description=The+user+denied+the+request&state=s",
+        ))
+        .unwrap();
+        assert_eq!(e.error.as_deref(), Some("access_denied"));
+        assert_eq!(e.error_description.as_deref(), Some("The user denied the request"));
+        assert!(CallbackParams::parse(Some("state=a&state=b")).is_err());
+        assert_eq!(CallbackParams::parse(None).unwrap(), CallbackParams::default());
+    }
+}

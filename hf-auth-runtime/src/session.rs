@@ -1,0 +1,312 @@
+//! The session: what a signed-in browser carries, and how it is kept in encrypted cookies.
+//!
+//! Sessions live entirely in cookies (nothing is stored in the server), encoded compactly with
+//! `postcard`, sealed with AES-256-GCM ([`crate::crypto`]) and split over up to
+//! [`MAX_CHUNKS`] cookies when a user belongs to very many orgs, so no cookie passes the
+//! browsers' 4 KiB limit.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::{header::COOKIE, HeaderMap};
+use serde::{Deserialize, Serialize};
+use tower_cookies::{cookie::SameSite, Cookie, Cookies};
+
+use crate::{crypto::CookieKey, user::Org};
+
+/// The name of the (first) session cookie.
+pub const SESSION_COOKIE: &str = "hf_auth_session";
+/// The most cookies one session may be split over.
+pub const MAX_CHUNKS: usize = 5;
+/// Plaintext bytes per cookie: sealed and base64-encoded, name and value stay under 3.95 KB
+/// (browsers allow 4096 bytes).
+const CHUNK_DATA: usize = 2900;
+const FORMAT: u8 = 1;
+const HEADER_LEN: usize = 1 + 1 + 1 + 8;
+
+/// What one session holds: only what requests need.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SessionData {
+    pub sub: String,
+    pub handle: String,
+    pub name: Option<String>,
+    pub avatar: Option<String>,
+    pub is_pro: Option<bool>,
+    pub can_pay: Option<bool>,
+    pub orgs: Vec<Org>,
+    /// Granted documented scopes, as a mask over `hf_auth_scopes::SCOPES`.
+    pub scope_mask: u32,
+    /// Granted scopes outside the catalogue.
+    pub extra_scopes: Vec<String>,
+    pub access_token: String,
+    /// Unix seconds at which the access token expires.
+    pub expires_at: u64,
+    pub refresh_token: Option<String>,
+    /// Unix seconds after which the session ends even if tokens could be refreshed.
+    pub session_ends_at: u64,
+}
+
+pub(crate) fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// How cookies are set: `Secure; SameSite=None` behind https (Spaces show apps in an iframe),
+/// `SameSite=Lax` on plain-http localhost.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CookiePolicy {
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    pub fn build(&self, name: String, value: String, max_age_secs: i64) -> Cookie<'static> {
+        let mut c = Cookie::new(name, value);
+        c.set_path("/");
+        c.set_http_only(true);
+        if self.secure {
+            c.set_secure(true);
+            c.set_same_site(SameSite::None);
+        } else {
+            c.set_same_site(SameSite::Lax);
+        }
+        c.set_max_age(tower_cookies::cookie::time::Duration::seconds(max_age_secs.max(0)));
+        c
+    }
+
+    /// A cookie that tells the browser to forget `name`.
+    pub fn removal(&self, name: String) -> Cookie<'static> {
+        self.build(name, String::new(), 0)
+    }
+}
+
+fn chunk_name(i: usize) -> String {
+    if i == 0 {
+        SESSION_COOKIE.to_owned()
+    } else {
+        format!("{SESSION_COOKIE}_{i}")
+    }
+}
+
+/// Errors of encoding a session.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EncodeError {
+    #[error("the session needs {0} bytes, more than {MAX_CHUNKS} cookies hold")]
+    TooLarge(usize),
+}
+
+/// Seals a session into its cookie values `(name, value)`, first cookie first.
+pub(crate) fn encode(
+    key: &CookieKey,
+    data: &SessionData,
+) -> Result<Vec<(String, String)>, EncodeError> {
+    let bytes = postcard::to_allocvec(data).expect("a session always serializes");
+    let count = bytes.len().div_ceil(CHUNK_DATA).max(1);
+    if count > MAX_CHUNKS {
+        return Err(EncodeError::TooLarge(bytes.len()));
+    }
+    let group: [u8; 8] = rand::random();
+    Ok(bytes
+        .chunks(CHUNK_DATA)
+        .enumerate()
+        .map(|(i, part)| {
+            let mut plain = Vec::with_capacity(HEADER_LEN + part.len());
+            plain.push(FORMAT);
+            plain.push(count as u8);
+            plain.push(i as u8);
+            plain.extend_from_slice(&group);
+            plain.extend_from_slice(part);
+            let name = chunk_name(i);
+            let value = key.seal(&name, &plain);
+            (name, value)
+        })
+        .collect())
+}
+
+/// Finds the value of cookie `name` in the request's `Cookie` headers, without parsing the rest.
+pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let mut found = None;
+    for header in headers.get_all(COOKIE) {
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
+        for pair in header.split(';') {
+            let pair = pair.trim_start();
+            if let Some(value) = pair
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+            {
+                if found.is_some() {
+                    // Two cookies of the same name (e.g. one planted for a parent domain):
+                    // refuse both rather than guess which one is ours.
+                    return None;
+                }
+                found = Some(value.trim_end());
+            }
+        }
+    }
+    found
+}
+
+/// Reads and verifies the session in a request's cookies. Anything forged, truncated, mixed
+/// from two sessions, sealed with another key or in an old format is `None`: not signed in.
+pub(crate) fn decode(key: &CookieKey, headers: &HeaderMap) -> Option<SessionData> {
+    let first = key.open(SESSION_COOKIE, find_cookie(headers, SESSION_COOKIE)?)?;
+    if first.len() < HEADER_LEN || first[0] != FORMAT || first[2] != 0 {
+        return None;
+    }
+    let count = usize::from(first[1]);
+    if count == 0 || count > MAX_CHUNKS {
+        return None;
+    }
+    let group = &first[3..HEADER_LEN];
+    if count == 1 {
+        return postcard::from_bytes(&first[HEADER_LEN..]).ok();
+    }
+    let mut bytes = first[HEADER_LEN..].to_vec();
+    for i in 1..count {
+        let name = chunk_name(i);
+        let part = key.open(&name, find_cookie(headers, &name)?)?;
+        if part.len() < HEADER_LEN
+            || part[0] != FORMAT
+            || usize::from(part[1]) != count
+            || usize::from(part[2]) != i
+            || &part[3..HEADER_LEN] != group
+        {
+            return None;
+        }
+        bytes.extend_from_slice(&part[HEADER_LEN..]);
+    }
+    postcard::from_bytes(&bytes).ok()
+}
+
+/// Writes a session to the response's cookies, and removes chunks a larger earlier session left.
+pub(crate) fn write(
+    cookies: &Cookies,
+    policy: CookiePolicy,
+    key: &CookieKey,
+    data: &SessionData,
+) -> Result<(), EncodeError> {
+    let values = encode(key, data)?;
+    let max_age = data.session_ends_at.saturating_sub(now_unix()) as i64;
+    let written = values.len();
+    for (name, value) in values {
+        cookies.add(policy.build(name, value, max_age));
+    }
+    for i in written..MAX_CHUNKS {
+        let name = chunk_name(i);
+        if cookies.get(&name).is_some() {
+            cookies.add(policy.removal(name));
+        }
+    }
+    Ok(())
+}
+
+/// Removes every session cookie the request carried.
+pub(crate) fn clear(cookies: &Cookies, policy: CookiePolicy) {
+    for i in 0..MAX_CHUNKS {
+        let name = chunk_name(i);
+        if i == 0 || cookies.get(&name).is_some() {
+            cookies.add(policy.removal(name));
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use hf_auth_scopes::{mask_of, Role};
+
+    pub(crate) fn user_in_orgs(n: usize) -> SessionData {
+        SessionData {
+            sub: "62f264b9f3c90f4b6514a269".into(),
+            handle: "some-user".into(),
+            name: Some("Some User".into()),
+            avatar: Some("https://cdn-avatars.huggingface.co/v1/production/uploads/62f264b9f3c90f4b6514a269/abcdefghijklmnopqrstu.png".into()),
+            is_pro: Some(false),
+            can_pay: None,
+            orgs: (0..n)
+                .map(|i| Org {
+                    handle: format!("organization-number-{i:03}"),
+                    role: Some(Role::ALL[i % 4]),
+                })
+                .collect(),
+            scope_mask: mask_of(&["openid", "profile", "read-repos", "write-repos"]),
+            extra_scopes: vec![],
+            access_token: format!("hf_oauth_{}", "x".repeat(40)),
+            expires_at: now_unix() + 28800,
+            refresh_token: Some(format!("hf_oauth_refresh_{}", "y".repeat(40))),
+            session_ends_at: now_unix() + 28800,
+        }
+    }
+
+    fn headers_of(pairs: &[(String, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let joined = pairs
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        h.insert(COOKIE, HeaderValue::from_str(&joined).unwrap());
+        h
+    }
+
+    fn key() -> CookieKey {
+        CookieKey::derive(b"0123456789abcdef0123456789abcdef", "test")
+    }
+
+    #[test]
+    fn round_trips_and_every_cookie_stays_under_4k() {
+        for n in [0, 10, 100, 300] {
+            let data = user_in_orgs(n);
+            let cookies = encode(&key(), &data).unwrap();
+            for (name, value) in &cookies {
+                // name=value plus the attributes the browser counts
+                assert!(name.len() + value.len() + 1 < 4000, "{n} orgs: {} bytes", value.len());
+            }
+            assert!(decode(&key(), &headers_of(&cookies)) == Some(data), "{n} orgs");
+        }
+        // 100 orgs with 23-character handles still fit one cookie.
+        assert_eq!(encode(&key(), &user_in_orgs(100)).unwrap().len(), 1);
+        assert!(encode(&key(), &user_in_orgs(300)).unwrap().len() > 1);
+    }
+
+    #[test]
+    fn refuses_missing_mixed_and_foreign_chunks() {
+        let a = encode(&key(), &user_in_orgs(300)).unwrap();
+        let b = encode(&key(), &user_in_orgs(300)).unwrap();
+        assert!(a.len() > 1);
+        // a missing chunk
+        assert!(decode(&key(), &headers_of(&a[..1])).is_none());
+        // a chunk of another session
+        let mixed = vec![a[0].clone(), b[1].clone()];
+        assert!(decode(&key(), &headers_of(&mixed)).is_none());
+        // chunk values swapped between names
+        let swapped = vec![(a[0].0.clone(), a[1].1.clone()), (a[1].0.clone(), a[0].1.clone())];
+        assert!(decode(&key(), &headers_of(&swapped)).is_none());
+        // another key
+        let other = CookieKey::derive(b"another secret, just as long ....", "test");
+        assert!(decode(&other, &headers_of(&a)).is_none());
+    }
+
+    #[test]
+    fn duplicated_cookie_is_refused() {
+        let a = encode(&key(), &user_in_orgs(1)).unwrap();
+        let twice = vec![a[0].clone(), a[0].clone()];
+        assert!(decode(&key(), &headers_of(&twice)).is_none());
+        assert!(decode(&key(), &headers_of(&a)).is_some());
+    }
+
+    #[test]
+    fn finds_cookie_among_others_without_prefix_confusion() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static("hf_auth_session_1=b; x=1;hf_auth_session=a"),
+        );
+        assert_eq!(find_cookie(&h, SESSION_COOKIE), Some("a"));
+        assert_eq!(find_cookie(&h, "hf_auth_session_1"), Some("b"));
+        assert_eq!(find_cookie(&h, "hf_auth"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Reference apps and black-box tests of hf-auth live in `examples/` and `tests/`.
