@@ -230,6 +230,13 @@ impl HfAuthBuilder {
         self.space_id = Some(id.into());
         self
     }
+    /// The Space's public host(s), as `SPACE_HOST` (comma-separated, the first one is used):
+    /// the public URL defaults to it, and a login that keeps losing its cookie inside the
+    /// Space's iframe is sent there.
+    pub fn space_host(mut self, hosts: impl Into<String>) -> Self {
+        self.space_host = Some(hosts.into());
+        self
+    }
     /// A prefix for the routes, e.g. `/auth` gives `/auth/oauth/huggingface/login`.
     pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.route_prefix = prefix.into();

@@ -1,0 +1,58 @@
+//! A test kit for apps that use hf-auth (feature `testing`): an in-process OpenID provider
+//! that behaves like huggingface.co's, and session cookies for handler tests that need no flow.
+//!
+//! ```
+//! use axum::{body::Body, http::Request, routing::get, Router};
+//! use hf_auth_runtime::{testing, HfAuth, HfUser, MockUser, Role};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! async fn me(user: HfUser) -> String { user.handle().to_owned() }
+//!
+//! let auth = HfAuth::builder().mock_user(MockUser::default()).build().await.unwrap();
+//! let app = auth.attach(Router::new().route("/me", get(me)));
+//! let cookie = testing::session_cookie(&auth, &MockUser::new("alice").org("acme", Role::Admin));
+//! let response = app
+//!     .oneshot(Request::get("/me").header("cookie", cookie).body(Body::empty()).unwrap())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(response.status(), 200);
+//! # }
+//! ```
+
+mod provider;
+
+use std::time::Duration;
+
+pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser};
+
+use crate::{config::HfAuth, mock::MockUser, session};
+
+/// A `Cookie` header value holding a valid session for `user` (granted `user`'s scopes, or the
+/// app's), sealed with `auth`'s key: send it with requests to test protected handlers.
+pub fn session_cookie(auth: &HfAuth, user: &MockUser) -> String {
+    session_cookie_with(auth, user, |_| {})
+}
+
+/// A session cookie whose access token expired `ago` (and with no refresh token): the guards
+/// must treat it as signed out.
+pub fn expired_session_cookie(auth: &HfAuth, user: &MockUser, ago: Duration) -> String {
+    session_cookie_with(auth, user, |s| {
+        s.expires_at = session::now_unix().saturating_sub(ago.as_secs().max(1));
+    })
+}
+
+fn session_cookie_with(
+    auth: &HfAuth,
+    user: &MockUser,
+    edit: impl FnOnce(&mut session::SessionData),
+) -> String {
+    let mut data = crate::flow::mock_session(&auth.state, user);
+    edit(&mut data);
+    session::encode(&auth.state.key, &data)
+        .expect("a test session fits in cookies")
+        .into_iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,614 @@
+//! An OpenID provider on 127.0.0.1 that answers like huggingface.co: discovery, JWKS,
+//! authorize (consent decided by the test), token (authorization code with PKCE S256 and
+//! `client_secret_basic`, refresh), userinfo with `orgs`, `isPro` and `canPay`; RS256 ID tokens;
+//! key rotation; and switches for the faults a test wants to see handled.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Json, Router,
+};
+use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use hf_auth_scopes::Role;
+use openidconnect::{
+    core::{
+        CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+        CoreRsaPrivateSigningKey,
+    },
+    AccessToken, Audience, EmptyAdditionalClaims, EndUserName, EndUserPictureUrl,
+    EndUserUsername, IssuerUrl, JsonWebKeyId, LocalizedClaim, Nonce, PrivateSigningKey,
+    StandardClaims, SubjectIdentifier,
+};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{config::HfAuthBuilder, session::now_unix};
+
+const KEYS: [(&str, &str); 2] = [
+    ("test-key-1", include_str!("keys/test-key-1.pem")),
+    ("test-key-2", include_str!("keys/test-key-2.pem")),
+];
+
+/// An org of a [`TestUser`].
+#[derive(Debug, Clone)]
+pub struct TestOrg {
+    /// The org's ID.
+    pub sub: String,
+    /// The org's handle.
+    pub preferred_username: String,
+    /// The user's role in it (`roleInOrg`), if disclosed.
+    pub role: Option<Role>,
+}
+
+/// The user who "signs in" at the test provider.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// The user's ID (24 hex characters on huggingface.co).
+    pub sub: String,
+    /// The handle.
+    pub preferred_username: String,
+    /// The full name.
+    pub name: String,
+    /// `isPro`.
+    pub is_pro: bool,
+    /// `canPay` (sent only with the `read-billing` scope).
+    pub can_pay: bool,
+    /// Org memberships.
+    pub orgs: Vec<TestOrg>,
+}
+
+impl TestUser {
+    /// A user with this handle and an ID derived from it, in no org.
+    pub fn new(handle: &str) -> TestUser {
+        let digest = Sha256::digest(handle.as_bytes());
+        TestUser {
+            sub: digest[..12].iter().map(|b| format!("{b:02x}")).collect(),
+            preferred_username: handle.to_owned(),
+            name: format!("{handle} (test)"),
+            is_pro: false,
+            can_pay: false,
+            orgs: Vec::new(),
+        }
+    }
+    /// Adds an org membership.
+    pub fn org(mut self, handle: &str, role: Role) -> TestUser {
+        let digest = Sha256::digest(format!("org {handle}").as_bytes());
+        self.orgs.push(TestOrg {
+            sub: digest[..12].iter().map(|b| format!("{b:02x}")).collect(),
+            preferred_username: handle.to_owned(),
+            role: Some(role),
+        });
+        self
+    }
+}
+
+/// What the consent step answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consent {
+    /// Grant every scope asked for.
+    Approve,
+    /// Grant only these of the scopes asked for (`openid` and `profile` always).
+    GrantOnly(Vec<String>),
+    /// The user presses "Deny": `error=access_denied`.
+    Deny,
+}
+
+/// Faults the provider can be switched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Behave.
+    None,
+    /// ID token signature does not verify.
+    BadSignature,
+    /// ID token `aud` is another client.
+    WrongAudience,
+    /// ID token `iss` is another issuer.
+    WrongIssuer,
+    /// ID token `nonce` differs from the request's.
+    WrongNonce,
+    /// ID token without `nonce`.
+    MissingNonce,
+    /// ID token already expired.
+    ExpiredIdToken,
+    /// ID token `iat` an hour in the future.
+    IssuedInFuture,
+    /// No ID token in the token response.
+    NoIdToken,
+    /// Token endpoint answers 500.
+    TokenServerError,
+    /// Token endpoint answers `invalid_grant`.
+    TokenInvalidGrant,
+    /// Token endpoint answers 200 with a body that is not JSON.
+    TokenGarbage,
+    /// Userinfo answers about another `sub`.
+    UserinfoOtherSub,
+    /// Userinfo answers 500.
+    UserinfoServerError,
+}
+
+struct CodeGrant {
+    client_id: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    challenge: String,
+    user: TestUser,
+    expires_at: u64,
+}
+
+struct Inner {
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    user: TestUser,
+    consent: Consent,
+    fault: Fault,
+    refresh_tokens: bool,
+    access_token_ttl: u64,
+    active_key: usize,
+    published_keys: Vec<usize>,
+    codes: HashMap<String, CodeGrant>,
+    access_tokens: HashMap<String, (TestUser, Vec<String>, u64)>,
+    refresh: HashMap<String, (TestUser, Vec<String>)>,
+    token_requests: usize,
+    refresh_requests: usize,
+    jwks_requests: usize,
+}
+
+/// A running test provider; it stops when dropped.
+pub struct TestProvider {
+    issuer: String,
+    inner: Arc<Mutex<Inner>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestProvider {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn random_token(prefix: &str) -> String {
+    let bytes: [u8; 24] = rand::random();
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+impl TestProvider {
+    /// The client ID the provider knows.
+    pub const CLIENT_ID: &'static str = "hf-auth-test-client";
+    /// That client's secret.
+    pub const CLIENT_SECRET: &'static str = "hf-auth-test-client-secret-0123456789";
+
+    /// Starts a provider on 127.0.0.1 on a free port, signing in [`TestUser::new("test-user")`].
+    pub async fn start() -> TestProvider {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let issuer = format!("http://{}", listener.local_addr().expect("local addr"));
+        let inner = Arc::new(Mutex::new(Inner {
+            issuer: issuer.clone(),
+            client_id: Self::CLIENT_ID.into(),
+            client_secret: Self::CLIENT_SECRET.into(),
+            user: TestUser::new("test-user"),
+            consent: Consent::Approve,
+            fault: Fault::None,
+            refresh_tokens: false,
+            access_token_ttl: 28800,
+            active_key: 0,
+            published_keys: vec![0],
+            codes: HashMap::new(),
+            access_tokens: HashMap::new(),
+            refresh: HashMap::new(),
+            token_requests: 0,
+            refresh_requests: 0,
+            jwks_requests: 0,
+        }));
+        let app = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/oauth/jwks", get(jwks))
+            .route("/oauth/authorize", get(authorize))
+            .route("/oauth/token", post(token))
+            .route("/oauth/userinfo", get(userinfo))
+            .with_state(inner.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestProvider {
+            issuer,
+            inner,
+            task,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.inner.lock().expect("test provider lock"))
+    }
+
+    /// The issuer URL (`http://127.0.0.1:PORT`), to use as `OPENID_PROVIDER_URL`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+    /// A builder for an app that signs in at this provider, as `public_url`.
+    pub fn app_config(&self, public_url: &str) -> HfAuthBuilder {
+        crate::HfAuth::builder()
+            .client_id(Self::CLIENT_ID)
+            .client_secret(Self::CLIENT_SECRET)
+            .provider_url(self.issuer.clone())
+            .public_url(public_url)
+            .discovery_attempts(1)
+    }
+    /// Who signs in next.
+    pub fn set_user(&self, user: TestUser) {
+        self.with(|i| i.user = user);
+    }
+    /// What the consent step answers.
+    pub fn set_consent(&self, consent: Consent) {
+        self.with(|i| i.consent = consent);
+    }
+    /// Switches a fault on (or off with [`Fault::None`]).
+    pub fn set_fault(&self, fault: Fault) {
+        self.with(|i| i.fault = fault);
+    }
+    /// Whether token responses carry (rotating) refresh tokens.
+    pub fn set_refresh_tokens(&self, on: bool) {
+        self.with(|i| i.refresh_tokens = on);
+    }
+    /// The `expires_in` of access tokens, in seconds.
+    pub fn set_access_token_ttl(&self, secs: u64) {
+        self.with(|i| i.access_token_ttl = secs);
+    }
+    /// Signs with the other key from now on and publishes only that key.
+    pub fn rotate_key(&self) {
+        self.with(|i| {
+            i.active_key = 1 - i.active_key;
+            i.published_keys = vec![i.active_key];
+        });
+    }
+    /// How many token requests (all grants) were made.
+    pub fn token_requests(&self) -> usize {
+        self.with(|i| i.token_requests)
+    }
+    /// How many refresh-token grants were made.
+    pub fn refresh_requests(&self) -> usize {
+        self.with(|i| i.refresh_requests)
+    }
+    /// How many times the JWKS was fetched.
+    pub fn jwks_requests(&self) -> usize {
+        self.with(|i| i.jwks_requests)
+    }
+}
+
+type Shared = State<Arc<Mutex<Inner>>>;
+
+async fn discovery(State(inner): Shared) -> Json<serde_json::Value> {
+    let issuer = inner.lock().expect("lock").issuer.clone();
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),
+        "jwks_uri": format!("{issuer}/oauth/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+    }))
+}
+
+fn signing_key(i: usize) -> CoreRsaPrivateSigningKey {
+    CoreRsaPrivateSigningKey::from_pem(KEYS[i].1, Some(JsonWebKeyId::new(KEYS[i].0.into())))
+        .expect("the test keys parse")
+}
+
+async fn jwks(State(inner): Shared) -> Json<CoreJsonWebKeySet> {
+    let published = {
+        let mut i = inner.lock().expect("lock");
+        i.jwks_requests += 1;
+        i.published_keys.clone()
+    };
+    Json(CoreJsonWebKeySet::new(
+        published
+            .into_iter()
+            .map(|k| signing_key(k).as_verification_key())
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct AuthorizeQuery {
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    response_type: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Response {
+    let mut i = inner.lock().expect("lock");
+    let (Some(client_id), Some(redirect_uri)) = (q.client_id, q.redirect_uri) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and redirect_uri are required");
+    };
+    if client_id != i.client_id {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "unknown client");
+    }
+    let Ok(mut back) = url::Url::parse(&redirect_uri) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "redirect_uri is not a URL");
+    };
+    let mut reply = |pairs: &[(&str, &str)]| {
+        let mut qp = back.query_pairs_mut();
+        for (k, v) in pairs {
+            qp.append_pair(k, v);
+        }
+        if let Some(s) = &q.state {
+            qp.append_pair("state", s);
+        }
+        drop(qp);
+        Redirect::to(back.as_str()).into_response()
+    };
+    if q.response_type.as_deref() != Some("code") {
+        return reply(&[("error", "unsupported_response_type")]);
+    }
+    let (Some(challenge), Some("S256")) = (q.code_challenge, q.code_challenge_method.as_deref()) else {
+        return reply(&[("error", "invalid_request"), ("error_description", "PKCE S256 is required")]);
+    };
+    let asked: Vec<String> = q
+        .scope
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let granted = match &i.consent {
+        Consent::Deny => {
+            return reply(&[
+                ("error", "access_denied"),
+                ("error_description", "The user denied the request"),
+            ])
+        }
+        Consent::Approve => asked,
+        Consent::GrantOnly(only) => asked
+            .into_iter()
+            .filter(|s| s == "openid" || s == "profile" || only.contains(s))
+            .collect(),
+    };
+    let code = random_token("code_");
+    let user = i.user.clone();
+    i.codes.insert(
+        code.clone(),
+        CodeGrant {
+            client_id,
+            redirect_uri,
+            scopes: granted,
+            nonce: q.nonce,
+            challenge,
+            user,
+            expires_at: now_unix() + 60,
+        },
+    );
+    reply(&[("code", &code)])
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+}
+
+fn basic_client(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+async fn token(State(inner): Shared, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+    let mut i = inner.lock().expect("lock");
+    i.token_requests += 1;
+    match i.fault {
+        Fault::TokenServerError => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded").into_response()
+        }
+        Fault::TokenInvalidGrant => {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code is invalid")
+        }
+        Fault::TokenGarbage => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                "<html>not json",
+            )
+                .into_response()
+        }
+        _ => {}
+    }
+    match basic_client(&headers) {
+        Some((id, secret)) if id == i.client_id && secret == i.client_secret => {}
+        _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed"),
+    }
+    let (user, scopes, nonce) = match form.grant_type.as_deref() {
+        Some("authorization_code") => {
+            let Some(grant) = form.code.as_ref().and_then(|c| i.codes.remove(c)) else {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+            };
+            let verifier_ok = form.code_verifier.as_ref().is_some_and(|v| {
+                URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) == grant.challenge
+            });
+            if grant.expires_at < now_unix()
+                || grant.client_id != i.client_id
+                || form.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str())
+                || !verifier_ok
+            {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "code, redirect_uri or code_verifier mismatch");
+            }
+            (grant.user, grant.scopes, grant.nonce)
+        }
+        Some("refresh_token") => {
+            i.refresh_requests += 1;
+            // Refresh tokens rotate: the old one dies.
+            let Some((user, scopes)) = form.refresh_token.as_ref().and_then(|r| i.refresh.remove(r)) else {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown refresh token");
+            };
+            (user, scopes, None)
+        }
+        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant"),
+    };
+    let access_token = random_token("hf_oauth_");
+    let ttl = i.access_token_ttl;
+    i.access_tokens.insert(
+        access_token.clone(),
+        (user.clone(), scopes.clone(), now_unix() + ttl),
+    );
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": ttl,
+        "scope": scopes.join(" "),
+    });
+    if i.refresh_tokens {
+        let rt = random_token("hf_oauth_refresh_");
+        i.refresh.insert(rt.clone(), (user.clone(), scopes.clone()));
+        body["refresh_token"] = json!(rt);
+    }
+    if scopes.iter().any(|s| s == "openid") && i.fault != Fault::NoIdToken {
+        body["id_token"] = json!(id_token(&i, &user, nonce, &access_token));
+    }
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+fn id_token(i: &Inner, user: &TestUser, nonce: Option<String>, access_token: &str) -> String {
+    let now = now_unix() as i64;
+    let (iat, exp) = match i.fault {
+        Fault::ExpiredIdToken => (now - 7200, now - 3600),
+        Fault::IssuedInFuture => (now + 3600, now + 7200),
+        _ => (now, now + 3600),
+    };
+    let ts = |t: i64| chrono_from(t);
+    let issuer = if i.fault == Fault::WrongIssuer {
+        "https://evil.example".to_owned()
+    } else {
+        i.issuer.clone()
+    };
+    let audience = if i.fault == Fault::WrongAudience {
+        "another-client".to_owned()
+    } else {
+        i.client_id.clone()
+    };
+    let mut claims = CoreIdTokenClaims::new(
+        IssuerUrl::new(issuer).expect("issuer URL"),
+        vec![Audience::new(audience)],
+        ts(exp),
+        ts(iat),
+        StandardClaims::new(SubjectIdentifier::new(user.sub.clone()))
+            .set_preferred_username(Some(EndUserUsername::new(user.preferred_username.clone())))
+            .set_name(Some(LocalizedClaim::from(EndUserName::new(user.name.clone()))))
+            .set_picture(Some(LocalizedClaim::from(EndUserPictureUrl::new(format!(
+                "https://cdn-avatars.huggingface.co/{}.png",
+                user.preferred_username
+            ))))),
+        EmptyAdditionalClaims {},
+    );
+    claims = match i.fault {
+        Fault::MissingNonce => claims,
+        Fault::WrongNonce => claims.set_nonce(Some(Nonce::new("not-the-nonce".into()))),
+        _ => claims.set_nonce(nonce.map(Nonce::new)),
+    };
+    let token = CoreIdToken::new(
+        claims,
+        &signing_key(i.active_key),
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        Some(&AccessToken::new(access_token.to_owned())),
+        None,
+    )
+    .expect("signing a test ID token");
+    let jwt = serde_json::to_value(&token)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .expect("an ID token serializes to a string");
+    if i.fault == Fault::BadSignature {
+        let (head, sig) = jwt.rsplit_once('.').expect("a JWT has three parts");
+        let mut sig = URL_SAFE_NO_PAD.decode(sig).expect("base64url signature");
+        sig[0] ^= 0xff;
+        return format!("{head}.{}", URL_SAFE_NO_PAD.encode(sig));
+    }
+    jwt
+}
+
+fn chrono_from(t: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t, 0).expect("a timestamp in range")
+}
+
+async fn userinfo(State(inner): Shared, headers: HeaderMap) -> Response {
+    let i = inner.lock().expect("lock");
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some((user, scopes, expires)) = token.and_then(|t| i.access_tokens.get(t)) else {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")]).into_response();
+    };
+    if *expires < now_unix() {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")]).into_response();
+    }
+    if i.fault == Fault::UserinfoServerError {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "userinfo exploded").into_response();
+    }
+    let sub = if i.fault == Fault::UserinfoOtherSub {
+        "000000000000000000000000".to_owned()
+    } else {
+        user.sub.clone()
+    };
+    let mut body = json!({
+        "sub": sub,
+        "name": user.name,
+        "preferred_username": user.preferred_username,
+        "profile": format!("https://huggingface.co/{}", user.preferred_username),
+        "picture": format!("https://cdn-avatars.huggingface.co/{}.png", user.preferred_username),
+        "website": "",
+        "isPro": user.is_pro,
+        "orgs": user.orgs.iter().map(|o| {
+            let mut org = json!({
+                "sub": o.sub,
+                "name": o.preferred_username,
+                "preferred_username": o.preferred_username,
+                "picture": format!("https://cdn-avatars.huggingface.co/{}.png", o.preferred_username),
+                "plan": "team",
+            });
+            if let Some(r) = o.role { org["roleInOrg"] = json!(r.as_str()); }
+            org
+        }).collect::<Vec<_>>(),
+    });
+    if scopes.iter().any(|s| s == "read-billing") {
+        body["canPay"] = json!(user.can_pay);
+    }
+    Json(body).into_response()
+}
