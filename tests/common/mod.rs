@@ -98,3 +98,66 @@ pub fn location(resp: &Response) -> String {
     );
     resp.headers()[header::LOCATION].to_str().unwrap().to_owned()
 }
+
+/// A child process that is killed when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads the child's stdout until a line starts with `prefix`; returns the rest of that line.
+pub fn wait_for_line(child: &mut std::process::Child, prefix: &str) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wanted = prefix.to_owned();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix(&wanted) {
+                let _ = tx.send(rest.trim().to_owned());
+                break;
+            }
+        }
+        // Keep draining so the child never blocks on a full pipe.
+        for _ in lines {}
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("the child never printed {prefix:?}"))
+}
+
+/// The independent provider: npm's oauth2-mock-server, shaped like Hugging Face's by
+/// tests/oidc-mock/server.mjs. Installs its packages with `npm ci` when they are missing.
+pub fn start_oidc_mock(client_id: &str, client_secret: &str) -> (Child, String) {
+    use std::process::{Command, Stdio};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-mock");
+    if !dir.join("node_modules/oauth2-mock-server").exists() {
+        // Tests run in parallel: one installs, the others wait for it.
+        static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = ONCE.lock().unwrap();
+        if !dir.join("node_modules/oauth2-mock-server").exists() {
+            let status = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .status()
+                .expect("npm is needed for the independent-provider tests (Node.js 20+)");
+            assert!(status.success(), "npm ci --prefix tests/oidc-mock failed");
+        }
+    }
+    let mut child = Command::new("node")
+        .arg(dir.join("server.mjs"))
+        .arg("0")
+        .env("OIDC_MOCK_CLIENT_ID", client_id)
+        .env("OIDC_MOCK_CLIENT_SECRET", client_secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node is needed for the independent-provider tests");
+    let issuer = wait_for_line(&mut child, "READY ");
+    (Child(child), issuer)
+}
