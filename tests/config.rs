@@ -41,6 +41,10 @@ async fn mock_mode_only_without_space_id_and_credentials() {
     assert!(matches!(err, ConfigError::Missing { variable: "OAUTH_CLIENT_ID", .. }), "{err}");
     assert!(err.to_string().contains("hf_oauth: true"), "{err}");
 
+    // A secret alone is a mistake, not mock mode.
+    let err = vars(&[("OAUTH_CLIENT_SECRET", "a-secret-that-is-long-enough")]).build().await.unwrap_err();
+    assert!(matches!(err, ConfigError::Missing { variable: "OAUTH_CLIENT_ID", .. }), "{err}");
+
     let err = vars(&[("SPACE_ID", "me/app"), ("OAUTH_CLIENT_ID", "id")]).build().await.unwrap_err();
     assert!(matches!(err, ConfigError::Missing { variable: "OAUTH_CLIENT_SECRET", .. }), "{err}");
 

@@ -371,6 +371,12 @@ impl HfAuthBuilder {
             Some(k) => Some(CookieKey::derive(k, "hf-auth session")),
             None => None,
         };
+        if self.client_id.is_none() && self.client_secret.is_some() {
+            return Err(ConfigError::Missing {
+                variable: "OAUTH_CLIENT_ID",
+                fix: "OAUTH_CLIENT_SECRET is set without it; set both (real sign-in) or neither (mock mode)",
+            });
+        }
         let mock = self.client_id.is_none() && self.space_id.is_none();
         let (backend, key) = if mock {
             let user = self.mock_user.clone().unwrap_or_default();
@@ -429,7 +435,7 @@ impl HfAuthBuilder {
             )
             .await?;
             tracing::info!(provider = %provider_url, redirect_uri = %redirect, "Sign in with Hugging Face is ready");
-            (Backend::Real(provider), key)
+            (Backend::Real(Box::new(provider)), key)
         };
         registry::check_scopes(&scopes, self.scope_check)?;
         let direct_url = self.space_host.as_ref().and_then(|hosts| {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::{crypto::CookieKey, mock::MockUser, provider::Provider, session::CookiePolicy};
 
 pub(crate) enum Backend {
-    Real(Provider),
+    Real(Box<Provider>),
     Mock(MockUser),
 }
 
