@@ -1,0 +1,125 @@
+//! Code generation only: every check has passed by the time we get here.
+//!
+//! The function is re-emitted piece by piece (tracing-attributes style): its attributes,
+//! visibility, signature tokens, return type and body keep their own spans, and the only change
+//! is one extra first parameter, the guard extractor. Generated code names nothing but
+//! `<runtime>::__private::...`.
+
+use crate::parse::{MaybeItemFn, OurAttr};
+use crate::validate::{unraw, Requirement};
+use hf_auth_scopes::Role;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+
+/// The guard type, its requirement, its registration, and the function with the guard as its
+/// first parameter (so it runs before every other extractor, body extractors included).
+pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenStream {
+    let krate = &req.krate;
+    let p = quote!(#krate::__private);
+    let MaybeItemFn {
+        attrs: fn_attrs,
+        vis,
+        sig,
+        body,
+    } = func;
+    let ident = &sig.ident;
+    let guard = format_ident!("__hf_auth_guard_{}", ident);
+    let handler = unraw(ident);
+
+    let documented = &req.scopes;
+    let extra = &req.extra_scopes;
+    let all = documented.iter().chain(extra);
+    let orgs = req.orgs.iter().map(|o| {
+        let org = &o.org;
+        let role = match o.role {
+            None => quote!(::core::option::Option::None),
+            Some(role) => {
+                let variant = format_ident!("{}", role_variant(role));
+                quote!(::core::option::Option::Some(#p::Role::#variant))
+            }
+        };
+        quote!(#p::OrgRequirement { org: #org, role: #role })
+    });
+    let stacked = mark_stacked_used(attrs);
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+
+    // `async fn name<'a>(GUARD, inputs...) -> output where ... { body }`, pieces as written.
+    let syn::Signature {
+        constness,
+        asyncness,
+        unsafety,
+        abi,
+        fn_token,
+        generics,
+        paren_token,
+        inputs,
+        variadic,
+        output,
+        ..
+    } = &sig;
+    let where_clause = &generics.where_clause;
+    let mut params = TokenStream::new();
+    paren_token.surround(&mut params, |tokens| {
+        tokens.extend(quote!(_: #p::Guarded<#guard>,));
+        inputs.to_tokens(tokens);
+        if let Some(variadic) = variadic {
+            if !inputs.empty_or_trailing() {
+                tokens.extend(quote!(,));
+            }
+            variadic.to_tokens(tokens);
+        }
+    });
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #guard;
+
+        #[automatically_derived]
+        impl #p::RequirementSource for #guard {
+            const REQUIREMENT: &'static #p::Requirement = &#p::Requirement {
+                scope_mask: #p::mask_of(&[#(#documented),*]),
+                scopes: &[#(#all),*],
+                extra_scopes: &[#(#extra),*],
+                orgs: &[#(#orgs),*],
+            };
+        }
+
+        #p::inventory::submit! {
+            #p::RouteRequirement {
+                handler: #handler,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: #line,
+                requirement: <#guard as #p::RequirementSource>::REQUIREMENT,
+            }
+        }
+
+        #stacked
+
+        #(#fn_attrs)*
+        #vis #constness #asyncness #unsafety #abi #fn_token #ident #generics #params #output #where_clause
+        #body
+    }
+}
+
+fn role_variant(role: Role) -> &'static str {
+    match role {
+        Role::Read => "Read",
+        Role::Contributor => "Contributor",
+        Role::Write => "Write",
+        Role::Admin => "Admin",
+    }
+}
+
+/// The stacked attributes were taken off the function before rustc resolved them; naming their
+/// paths once keeps the user's `use hf_auth_runtime::require_org;` from warning as unused.
+pub fn mark_stacked_used(attrs: &[OurAttr]) -> TokenStream {
+    let paths = attrs.iter().filter_map(|a| a.path.as_ref());
+    quote! {
+        #(
+            #[allow(unused_imports)]
+            use #paths as _;
+        )*
+    }
+}

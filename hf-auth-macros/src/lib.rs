@@ -1,0 +1,163 @@
+//! The attribute macros of [hf-auth]: `#[hf_login]` and `#[require_org]`, checked at compile time.
+//!
+//! Use them through `hf_auth_runtime` (`use hf_auth_runtime::{hf_login, require_org};`): the
+//! generated code names `hf_auth_runtime::__private`, and the runtime's documentation carries the
+//! compiling examples. This crate is released in lock-step with the runtime.
+//!
+//! The pipeline: `parse` reads the attributes into a typed model that keeps
+//! every span, `validate` checks them against the scope catalogue of `hf-auth-scopes`
+//! and reports all errors at once, `expand` generates the guard, and `fallback` emits
+//! the errors plus the untouched function when something is wrong.
+//!
+//! [hf-auth]: https://github.com/hf-auth/hf-auth
+#![forbid(unsafe_code)]
+
+mod ctxt;
+mod expand;
+mod fallback;
+mod parse;
+mod validate;
+
+use parse::Kind;
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+
+/// Lets an axum handler run only for a signed-in Hugging Face user whose *granted* scopes cover
+/// the listed ones; anyone else gets the runtime's rejection (a redirect to the login page for a
+/// browser, `401` with `WWW-Authenticate` or `403` with a JSON `error` for an API client).
+///
+/// ```ignore
+/// use axum::{extract::Path, Json};
+/// use hf_auth_runtime::{hf_login, HfUser};
+///
+/// // Any signed-in user.
+/// #[hf_login]
+/// async fn me(user: HfUser) -> String {
+///     user.handle().to_owned()
+/// }
+///
+/// // Scopes as one space-separated string, as in a Space's `hf_oauth_scopes`...
+/// #[hf_login(scopes = "read-repos inference-api")]
+/// async fn models(user: HfUser) -> String { todo!() }
+///
+/// // ...or as a list, where an error points at the exact string.
+/// #[hf_login(scopes("write-repos", "write-discussions"))]
+/// async fn open_pr(Path(repo): Path<String>, Json(pr): Json<serde_json::Value>) { todo!() }
+/// ```
+///
+/// # Arguments
+///
+/// - `scopes = "a b"` or `scopes("a", "b")`: scopes from Hugging Face's documented catalogue
+///   (`openid`, `profile`, `email`, `read-billing`, `read-memberships`, `read-repos`,
+///   `gated-repos`, `contribute-repos`, `write-repos`, `manage-repos`, `read-collections`,
+///   `write-collections`, `inference-api`, `read-endpoints`, `write-endpoints`, `jobs`,
+///   `webhooks`, `write-discussions`). Without it, only sign-in is required.
+/// - `extra_scopes = "a b"` or `extra_scopes("a", "b")`: the escape hatch for a scope Hugging
+///   Face added after this release. Only its syntax is checked (non-empty, no whitespace,
+///   `[a-z0-9_:.-]`); the runtime still requires the user to have been granted it.
+/// - `crate = "path::to::runtime"`: where the runtime is, if you renamed the dependency
+///   (default `::hf_auth_runtime`).
+///
+/// # Stacking
+///
+/// Add one or more [`macro@require_org`] to the same function, above or below; all must hold,
+/// and they merge into one guard. `#[hf_login]` may appear once per function.
+///
+/// # What it generates
+///
+/// A hidden guard type named `__hf_auth_guard_<fn>` (with the function's visibility) holding the
+/// requirement, a registration of that requirement (the runtime checks at start-up that
+/// `OAUTH_SCOPES` covers every route, and can print the Space metadata the routes need), and the
+/// function with one extra **first** parameter, the guard extractor. The body, the return type
+/// and the other parameters are untouched, so `?`, `return`, `State`, `Path`, `Json` and
+/// `#[axum::debug_handler]` keep working.
+///
+/// # Compile errors
+///
+/// Each on the offending token, all of an attribute's errors in one build:
+///
+/// ```text
+/// error: unknown scope `write_repos`; did you mean `write-repos`?
+///  --> src/main.rs:4:27
+///   |
+/// 4 | #[hf_login(scopes("read", "write_repos"))]
+///   |                           ^^^^^^^^^^^^^
+/// ```
+///
+/// - an unknown scope (with a suggestion), a scope listed twice, an empty list, a scope listed
+///   next to one that includes it (`read-repos` with `write-repos`);
+/// - an unknown argument (with the valid ones);
+/// - the item is not an `async fn`, takes `self`, or has type or const generics.
+///
+/// # Limits
+///
+/// - Put our attributes **above** `#[axum::debug_handler]` (and other attributes that copy the
+///   function), so ours expand first and the others see the guard parameter.
+/// - In a stack, the attributes are recognised by their last path segment (`hf_login`,
+///   `require_org`, also `hf_auth_runtime::hf_login`), so do not import them under other names.
+/// - An associated function in an `impl` block cannot be guarded (the guard type is an item
+///   beside the function); use a free function.
+#[proc_macro_attribute]
+pub fn hf_login(args: TokenStream, item: TokenStream) -> TokenStream {
+    run(Kind::HfLogin, args.into(), item.into()).into()
+}
+
+/// Lets an axum handler run only for a signed-in member of a Hugging Face organization, matched
+/// on its handle, optionally with at least a given role: `read < contributor < write < admin`.
+/// Implies [`macro@hf_login`].
+///
+/// ```ignore
+/// use hf_auth_runtime::{hf_login, require_org, HfUser};
+///
+/// // Any member of `acme`.
+/// #[require_org("acme")]
+/// async fn dashboard(user: HfUser) -> String { todo!() }
+///
+/// // A member of `acme` with role `write` or `admin`, and of `acme-labs`,
+/// // who granted `write-repos`.
+/// #[hf_login(scopes = "write-repos")]
+/// #[require_org("acme", role = "write")]
+/// #[require_org("acme-labs")]
+/// async fn publish(user: HfUser) -> String { todo!() }
+/// ```
+///
+/// # Arguments
+///
+/// - first, the organization's handle as a string (ASCII letters, digits, `-`, `_`, `.`; not
+///   its display name, not a URL);
+/// - `role = "read" | "contributor" | "write" | "admin"`: the lowest role accepted; without it,
+///   any member;
+/// - `crate = "path::to::runtime"`: as for [`macro@hf_login`].
+///
+/// # Compile errors
+///
+/// ```text
+/// error: unknown role `writer`; expected one of `read`, `contributor`, `write` and `admin` (lowest to highest); did you mean `write`?
+///  --> src/main.rs:3:29
+///   |
+/// 3 | #[require_org("acme", role = "writer")]
+///   |                              ^^^^^^^^
+/// ```
+///
+/// Also: a missing or invalid organization handle, the same organization required twice, an
+/// unknown argument, and the item errors of [`macro@hf_login`].
+#[proc_macro_attribute]
+pub fn require_org(args: TokenStream, item: TokenStream) -> TokenStream {
+    run(Kind::RequireOrg, args.into(), item.into()).into()
+}
+
+/// The outermost of our attributes expands first: it takes the others off the function, checks
+/// them all together and generates one guard.
+fn run(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let Ok(mut func) = syn::parse2::<parse::MaybeItemFn>(item.clone()) else {
+        return fallback::not_a_function(kind, item);
+    };
+    let mut cx = ctxt::Ctxt::new();
+    let mut attrs = vec![parse::parse_args(kind, Span::call_site(), args, &mut cx)];
+    attrs.extend(parse::take_our_attrs(&mut func.attrs, &mut cx));
+    let requirement = validate::validate(&attrs, &func, &mut cx);
+    match cx.check() {
+        Ok(()) => expand::expand(func, &requirement, &attrs),
+        Err(errors) => fallback::with_errors(errors, func, &attrs),
+    }
+}

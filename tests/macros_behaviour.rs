@@ -1,0 +1,419 @@
+//! What `#[hf_login]` and `#[require_org]` do at run time, through the real runtime in mock
+//! mode: each requirement met and unmet, for a browser (`Accept: text/html`) and an API client
+//! (`Accept: application/json`), plus what the handlers register.
+
+use axum::{
+    body::Body,
+    extract::Path,
+    http::{header, Method, Request, Response, StatusCode},
+    routing::{get, post},
+    Json, Router,
+};
+use hf_auth_runtime::{
+    hf_login, require_org, route_requirements, space_metadata, testing, ConfigError, HfAuth,
+    HfUser, MockUser, Role, ScopeCheck,
+};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Covers every scope the handlers of this test binary require.
+const APP_SCOPES: &str = "openid profile write-repos inference-api future-scope";
+
+#[hf_login]
+async fn me(user: HfUser) -> String {
+    format!("hello {}", user.handle())
+}
+
+#[hf_login(scopes = "write-repos")]
+async fn upload(
+    Path(repo): Path<String>,
+    user: HfUser,
+    Json(body): Json<serde_json::Value>,
+) -> String {
+    format!("{} uploaded {} to {repo}", user.handle(), body["file"])
+}
+const UPLOAD_LINE: u32 = line!() - 7; // the line of `async fn upload`
+
+#[hf_login(scopes("inference-api"), extra_scopes = "future-scope")]
+async fn future() -> &'static str {
+    "future"
+}
+
+#[require_org("acme")]
+async fn members(user: HfUser) -> String {
+    format!("{} is in acme", user.handle())
+}
+
+#[require_org("acme", role = "write")]
+async fn writers() -> &'static str {
+    "writers"
+}
+
+#[hf_login(scopes = "read-repos")]
+#[require_org("acme", role = "admin")]
+#[require_org("labs")]
+async fn stacked() -> &'static str {
+    "stacked"
+}
+
+async fn app() -> (HfAuth, Router) {
+    let auth = HfAuth::builder()
+        .scopes(APP_SCOPES)
+        .mock_user(MockUser::default())
+        .build()
+        .await
+        .expect("the test app starts");
+    let router = Router::new()
+        .route("/me", get(me))
+        .route("/upload/{repo}", post(upload))
+        .route("/future", get(future))
+        .route("/members", get(members))
+        .route("/writers", get(writers))
+        .route("/stacked", get(stacked));
+    let router = auth.attach(router);
+    (auth, router)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    Browser,
+    Api,
+}
+
+async fn send(
+    app: &Router,
+    client: Client,
+    method: Method,
+    uri: &str,
+    cookie: Option<&str>,
+    body: &str,
+) -> Response<Body> {
+    let mut request = Request::builder().method(method).uri(uri).header(
+        header::ACCEPT,
+        match client {
+            Client::Browser => "text/html,application/xhtml+xml,*/*;q=0.8",
+            Client::Api => "application/json",
+        },
+    );
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    if !body.is_empty() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    app.clone()
+        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn get_as(app: &Router, client: Client, uri: &str, cookie: Option<&str>) -> Response<Body> {
+    send(app, client, Method::GET, uri, cookie, "").await
+}
+
+async fn text(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn json(response: Response<Body>) -> serde_json::Value {
+    serde_json::from_str(&text(response).await).expect("a JSON body")
+}
+
+fn header_of(response: &Response<Body>, name: header::HeaderName) -> &str {
+    response
+        .headers()
+        .get(name)
+        .map_or("", |v| v.to_str().unwrap())
+}
+
+/// Signed out: a browser is redirected to the login route (coming back here afterwards), an
+/// API client gets 401 with a `WWW-Authenticate` challenge.
+async fn assert_signed_out_rejected(app: &Router, auth: &HfAuth, uri: &str) {
+    let r = get_as(app, Client::Browser, uri, None).await;
+    assert!(
+        matches!(r.status(), StatusCode::FOUND | StatusCode::SEE_OTHER),
+        "{uri}: {}",
+        r.status()
+    );
+    let location = header_of(&r, header::LOCATION);
+    assert!(location.starts_with(auth.login_path()), "{uri}: {location}");
+    assert!(location.contains("_target_url="), "{uri}: {location}");
+
+    let r = get_as(app, Client::Api, uri, None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{uri}");
+    assert!(
+        header_of(&r, header::WWW_AUTHENTICATE).starts_with("Bearer"),
+        "{uri}"
+    );
+    assert_eq!(json(r).await["error"], "not signed in");
+}
+
+/// Signed in but lacking: 403 for both, an HTML page for a browser, a JSON `error` for an API.
+async fn assert_forbidden(app: &Router, uri: &str, cookie: &str) -> serde_json::Value {
+    let r = get_as(app, Client::Browser, uri, Some(cookie)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "{uri}");
+    assert!(
+        header_of(&r, header::CONTENT_TYPE).starts_with("text/html"),
+        "{uri}"
+    );
+    let r = get_as(app, Client::Api, uri, Some(cookie)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "{uri}");
+    let body = json(r).await;
+    assert!(body["error"].is_string(), "{uri}: {body}");
+    body
+}
+
+async fn assert_ok(app: &Router, uri: &str, cookie: &str) -> String {
+    for client in [Client::Browser, Client::Api] {
+        let r = get_as(app, client, uri, Some(cookie)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{uri} as {client:?}");
+    }
+    text(get_as(app, Client::Api, uri, Some(cookie)).await).await
+}
+
+#[tokio::test]
+async fn hf_login_alone_needs_only_a_session() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/me").await;
+    let cookie = testing::session_cookie(&auth, &MockUser::new("alice").scopes("openid"));
+    assert_eq!(assert_ok(&app, "/me", &cookie).await, "hello alice");
+}
+
+#[tokio::test]
+async fn scopes_met_and_unmet() {
+    let (auth, app) = app().await;
+    let body = r#"{"file": "model.safetensors"}"#;
+    for client in [Client::Browser, Client::Api] {
+        let r = send(&app, client, Method::POST, "/upload/demo", None, body).await;
+        assert!(r.status().is_redirection() || r.status() == StatusCode::UNAUTHORIZED);
+    }
+
+    let reader = testing::session_cookie(&auth, &MockUser::new("bob").scopes("openid read-repos"));
+    let r = send(
+        &app,
+        Client::Api,
+        Method::POST,
+        "/upload/demo",
+        Some(&reader),
+        body,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(header_of(&r, header::WWW_AUTHENTICATE).contains("insufficient_scope"));
+    assert_eq!(
+        json(r).await["missing_scopes"],
+        serde_json::json!(["write-repos"])
+    );
+    let r = send(
+        &app,
+        Client::Browser,
+        Method::POST,
+        "/upload/demo",
+        Some(&reader),
+        body,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let writer =
+        testing::session_cookie(&auth, &MockUser::new("carol").scopes("openid write-repos"));
+    let r = send(
+        &app,
+        Client::Api,
+        Method::POST,
+        "/upload/demo",
+        Some(&writer),
+        body,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        text(r).await,
+        "carol uploaded \"model.safetensors\" to demo"
+    );
+}
+
+#[tokio::test]
+async fn the_guard_runs_before_the_body_extractor() {
+    let (auth, app) = app().await;
+    // Not JSON at all: a signed-out caller learns it must sign in, not that the body is bad.
+    let r = send(
+        &app,
+        Client::Api,
+        Method::POST,
+        "/upload/demo",
+        None,
+        "not json",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let reader = testing::session_cookie(&auth, &MockUser::new("bob").scopes("openid read-repos"));
+    let r = send(
+        &app,
+        Client::Api,
+        Method::POST,
+        "/upload/demo",
+        Some(&reader),
+        "not json",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let writer = testing::session_cookie(&auth, &MockUser::new("carol").scopes("write-repos"));
+    let r = send(
+        &app,
+        Client::Api,
+        Method::POST,
+        "/upload/demo",
+        Some(&writer),
+        "not json",
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "then the handler's own extractors run"
+    );
+}
+
+#[tokio::test]
+async fn extra_scopes_are_required_too() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/future").await;
+    let without = testing::session_cookie(&auth, &MockUser::new("d").scopes("inference-api"));
+    let body = assert_forbidden(&app, "/future", &without).await;
+    assert_eq!(body["missing_scopes"], serde_json::json!(["future-scope"]));
+    let with = testing::session_cookie(
+        &auth,
+        &MockUser::new("d").scopes("inference-api future-scope"),
+    );
+    assert_eq!(assert_ok(&app, "/future", &with).await, "future");
+}
+
+#[tokio::test]
+async fn require_org_membership() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/members").await;
+    let outsider = testing::session_cookie(&auth, &MockUser::new("eve").org("other", Role::Admin));
+    let body = assert_forbidden(&app, "/members", &outsider).await;
+    assert_eq!(body["org"], "acme");
+    assert_eq!(body["required_role"], serde_json::Value::Null);
+    let member = testing::session_cookie(&auth, &MockUser::new("ann").org("acme", Role::Read));
+    assert_eq!(assert_ok(&app, "/members", &member).await, "ann is in acme");
+}
+
+#[tokio::test]
+async fn require_org_role() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/writers").await;
+    for role in [Role::Read, Role::Contributor] {
+        let cookie = testing::session_cookie(&auth, &MockUser::new("x").org("acme", role));
+        let body = assert_forbidden(&app, "/writers", &cookie).await;
+        assert_eq!(body["required_role"], "write", "{role}");
+    }
+    for role in [Role::Write, Role::Admin] {
+        let cookie = testing::session_cookie(&auth, &MockUser::new("x").org("acme", role));
+        assert_eq!(
+            assert_ok(&app, "/writers", &cookie).await,
+            "writers",
+            "{role}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stacked_requirements_all_hold() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/stacked").await;
+    let user = |scopes: &str, acme: Role, labs: bool| {
+        let mut u = MockUser::new("s").scopes(scopes).org("acme", acme);
+        if labs {
+            u = u.org("labs", Role::Read);
+        }
+        testing::session_cookie(&auth, &u)
+    };
+    // write-repos includes read-repos.
+    let all = user("openid write-repos", Role::Admin, true);
+    assert_eq!(assert_ok(&app, "/stacked", &all).await, "stacked");
+    let body = assert_forbidden(&app, "/stacked", &user("openid", Role::Admin, true)).await;
+    assert_eq!(body["missing_scopes"], serde_json::json!(["read-repos"]));
+    let body = assert_forbidden(&app, "/stacked", &user("read-repos", Role::Write, true)).await;
+    assert_eq!(body["org"], "acme");
+    let body = assert_forbidden(&app, "/stacked", &user("read-repos", Role::Admin, false)).await;
+    assert_eq!(body["org"], "labs");
+}
+
+#[test]
+fn every_handler_registers_its_requirement() {
+    let routes = route_requirements();
+    let find = |name: &str| {
+        routes
+            .iter()
+            .find(|r| r.handler == name && r.module_path == "macros_behaviour")
+            .unwrap_or_else(|| panic!("{name} is not registered"))
+    };
+    let upload = find("upload");
+    assert_eq!(upload.requirement.scopes, ["write-repos"]);
+    assert_eq!(
+        upload.requirement.scope_mask,
+        hf_auth_runtime::mask_of(&["write-repos"])
+    );
+    assert!(
+        upload.file.ends_with("macros_behaviour.rs"),
+        "{}",
+        upload.file
+    );
+    assert_eq!(upload.line, UPLOAD_LINE);
+
+    let future = find("future");
+    assert_eq!(future.requirement.scopes, ["inference-api", "future-scope"]);
+    assert_eq!(future.requirement.extra_scopes, ["future-scope"]);
+
+    let stacked = find("stacked");
+    assert_eq!(stacked.requirement.scopes, ["read-repos"]);
+    let orgs: Vec<_> = stacked
+        .requirement
+        .orgs
+        .iter()
+        .map(|o| (o.org, o.role))
+        .collect();
+    assert_eq!(orgs, [("acme", Some(Role::Admin)), ("labs", None)]);
+    assert!(find("me").requirement.scopes.is_empty());
+    assert_eq!(find("writers").requirement.orgs[0].role, Some(Role::Write));
+}
+
+#[test]
+fn space_metadata_lists_the_scopes_the_routes_need() {
+    let yaml = space_metadata();
+    for scope in ["write-repos", "inference-api", "future-scope"] {
+        assert!(
+            yaml.contains(&format!("  - {scope}\n")),
+            "{scope} missing in\n{yaml}"
+        );
+    }
+    // read-repos is required too, but write-repos includes it.
+    assert!(!yaml.contains("  - read-repos\n"), "{yaml}");
+}
+
+#[tokio::test]
+async fn start_up_check_against_the_configured_scopes() {
+    let err = HfAuth::builder()
+        .scopes("openid profile read-repos")
+        .build()
+        .await
+        .expect_err("write-repos is not configured");
+    let ConfigError::ScopesNotCovered(report) = &err else {
+        panic!("unexpected error: {err}");
+    };
+    assert!(report.contains("macros_behaviour::upload"), "{report}");
+    assert!(report.contains("write-repos"), "{report}");
+    assert!(report.contains("macros_behaviour::future"), "{report}");
+
+    let ok = HfAuth::builder()
+        .scopes("openid profile read-repos")
+        .scope_check(ScopeCheck::Off)
+        .build()
+        .await;
+    assert!(ok.is_ok());
+    assert!(HfAuth::builder().scopes(APP_SCOPES).build().await.is_ok());
+}

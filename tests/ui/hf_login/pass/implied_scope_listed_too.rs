@@ -1,0 +1,8 @@
+use hf_auth_runtime::hf_login;
+
+#[hf_login(scopes("read-repos", "write-repos"))]
+async fn upload() {}
+
+fn main() {
+    let _app: axum::Router = axum::Router::new().route("/", axum::routing::get(upload));
+}
