@@ -84,6 +84,11 @@ where
     Ok(HfAuth::from_env()?.build().await?.attach(router))
 }
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// What the macros' generated code names. Not a public API: it changes with the macros, which
 /// are released in lock-step with this crate.
 #[doc(hidden)]
