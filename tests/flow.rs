@@ -66,7 +66,10 @@ struct App {
     _server: tokio::task::JoinHandle<()>,
 }
 
-async fn start_with(provider: TestProvider, edit: impl FnOnce(HfAuthBuilder) -> HfAuthBuilder) -> App {
+async fn start_with(
+    provider: TestProvider,
+    edit: impl FnOnce(HfAuthBuilder) -> HfAuthBuilder,
+) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let builder = provider
@@ -75,16 +78,28 @@ async fn start_with(provider: TestProvider, edit: impl FnOnce(HfAuthBuilder) -> 
         .scope_check(ScopeCheck::Off);
     let auth = edit(builder).build().await.expect("the app starts");
     let router = Router::new()
-        .route("/", get(|u: Option<HfUser>| async move { u.map_or("anonymous".to_owned(), |u| u.handle().to_owned()) }))
+        .route(
+            "/",
+            get(|u: Option<HfUser>| async move {
+                u.map_or("anonymous".to_owned(), |u| u.handle().to_owned())
+            }),
+        )
         .route("/me", get(me))
         .route("/write", get(|_: Guarded<WriteRepos>| async { "written" }))
         .route("/acme", get(|_: Guarded<AcmeMember>| async { "acme" }))
-        .route("/acme/admin", get(|_: Guarded<AcmeAdmin>| async { "acme admin" }));
+        .route(
+            "/acme/admin",
+            get(|_: Guarded<AcmeAdmin>| async { "acme admin" }),
+        );
     let app = auth.attach(router);
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    App { base, provider, _server: server }
+    App {
+        base,
+        provider,
+        _server: server,
+    }
 }
 
 async fn start() -> App {
@@ -98,18 +113,27 @@ impl App {
 
     /// Runs a login from the app's login route to the app's answer after the callback.
     async fn login(&self, browser: &mut Browser, target: &str) -> reqwest::Response {
-        let login = format!("{}/oauth/huggingface/login?_target_url={}", self.base, urlencode(target));
+        let login = format!(
+            "{}/oauth/huggingface/login?_target_url={}",
+            self.base,
+            urlencode(target)
+        );
         let r = browser.get(&login).await;
         let authorize = location(&r);
         assert!(authorize.starts_with(self.provider.issuer()), "{authorize}");
         let r = browser.get(&authorize).await;
         let callback = location(&r);
-        assert!(callback.starts_with(&self.url("/oauth/huggingface/callback")), "{callback}");
+        assert!(
+            callback.starts_with(&self.url("/oauth/huggingface/callback")),
+            "{callback}"
+        );
         browser.get(&callback).await
     }
 
     async fn json(&self, browser: &mut Browser, path: &str) -> (StatusCode, Value) {
-        let r = browser.get_with_accept(&self.url(path), "application/json").await;
+        let r = browser
+            .get_with_accept(&self.url(path), "application/json")
+            .await;
         let status = r.status();
         let body = r.json().await.unwrap_or(Value::Null);
         (status, body)
@@ -123,21 +147,32 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn happy_path_signs_in_with_orgs_and_granted_scopes() {
     let app = start().await;
-    app.provider.set_user(TestUser::new("alice").org("acme", Role::Write));
+    app.provider
+        .set_user(TestUser::new("alice").org("acme", Role::Write));
     let mut b = Browser::new();
     let r = app.login(&mut b, "/me?x=1").await;
     assert_eq!(location(&r), "/me?x=1");
     assert!(b.has_session());
-    let session_cookie = b.set_cookies.iter().find(|c| c.starts_with("hf_auth_session=")).unwrap();
+    let session_cookie = b
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("hf_auth_session="))
+        .unwrap();
     assert!(session_cookie.contains("HttpOnly"), "{session_cookie}");
     assert!(session_cookie.contains("SameSite=Lax"), "{session_cookie}");
-    assert!(!session_cookie.contains("Secure"), "plain-http localhost: {session_cookie}");
+    assert!(
+        !session_cookie.contains("Secure"),
+        "plain-http localhost: {session_cookie}"
+    );
     let (status, me) = app.json(&mut b, "/me").await;
     assert_eq!(status, 200);
     assert_eq!(me["preferred_username"], "alice");
     assert_eq!(me["sub"].as_str().unwrap().len(), 24);
     assert_eq!(me["orgs"], json!([{ "handle": "acme", "role": "write" }]));
-    assert_eq!(me["scopes"], json!(["openid", "profile", "read-repos", "write-repos"]));
+    assert_eq!(
+        me["scopes"],
+        json!(["openid", "profile", "read-repos", "write-repos"])
+    );
     assert_eq!(app.json(&mut b, "/write").await.0, 200);
     assert_eq!(app.json(&mut b, "/acme").await.0, 200);
     let (status, body) = app.json(&mut b, "/acme/admin").await;
@@ -166,15 +201,21 @@ async fn authorization_request_has_pkce_state_and_nonce() {
 #[tokio::test]
 async fn fewer_scopes_granted_than_asked_gives_403_naming_them() {
     let app = start().await;
-    app.provider.set_consent(Consent::GrantOnly(vec!["read-repos".into()]));
+    app.provider
+        .set_consent(Consent::GrantOnly(vec!["read-repos".into()]));
     let mut b = Browser::new();
     app.login(&mut b, "/").await;
     let (status, me) = app.json(&mut b, "/me").await;
     assert_eq!(status, 200);
     assert_eq!(me["scopes"], json!(["openid", "profile", "read-repos"]));
-    let r = b.get_with_accept(&app.url("/write"), "application/json").await;
+    let r = b
+        .get_with_accept(&app.url("/write"), "application/json")
+        .await;
     assert_eq!(r.status(), 403);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["missing_scopes"], json!(["write-repos"]));
     assert!(body["error"].as_str().unwrap().contains("write-repos"));
@@ -182,17 +223,22 @@ async fn fewer_scopes_granted_than_asked_gives_403_naming_them() {
     let r = b.get(&app.url("/write")).await;
     assert_eq!(r.status(), 403);
     let html = r.text().await.unwrap();
-    assert!(html.contains("write-repos") && html.contains("Sign in again"), "{html}");
+    assert!(
+        html.contains("write-repos") && html.contains("Sign in again"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
 async fn role_order_and_membership() {
     let app = start().await;
-    app.provider.set_user(TestUser::new("boss").org("acme", Role::Admin));
+    app.provider
+        .set_user(TestUser::new("boss").org("acme", Role::Admin));
     let mut b = Browser::new();
     app.login(&mut b, "/").await;
     assert_eq!(app.json(&mut b, "/acme/admin").await.0, 200);
-    app.provider.set_user(TestUser::new("outsider").org("other", Role::Admin));
+    app.provider
+        .set_user(TestUser::new("outsider").org("other", Role::Admin));
     let mut b = Browser::new();
     app.login(&mut b, "/").await;
     let (status, body) = app.json(&mut b, "/acme").await;
@@ -209,8 +255,12 @@ async fn signed_out_browsers_are_sent_to_login_and_come_back() {
     let mut b = Browser::new();
     let r = b.get(&app.url("/acme?tab=1")).await;
     let login = location(&r);
-    assert_eq!(login, "/oauth/huggingface/login?_target_url=%2Facme%3Ftab%3D1");
-    app.provider.set_user(TestUser::new("a").org("acme", Role::Read));
+    assert_eq!(
+        login,
+        "/oauth/huggingface/login?_target_url=%2Facme%3Ftab%3D1"
+    );
+    app.provider
+        .set_user(TestUser::new("a").org("acme", Role::Read));
     let (r, hops) = b.follow(&app.url(&login), 6).await;
     assert_eq!(r.status(), 200, "{hops:?}");
     assert_eq!(hops.last().unwrap(), &app.url("/acme?tab=1"));
@@ -229,18 +279,31 @@ async fn logout_ends_the_session_and_refuses_offsite_targets() {
     let mut b = Browser::new();
     app.login(&mut b, "/").await;
     assert_eq!(app.json(&mut b, "/me").await.0, 200);
-    let r = b.get(&app.url("/oauth/huggingface/logout?_target_url=//evil.example")).await;
+    let r = b
+        .get(&app.url("/oauth/huggingface/logout?_target_url=//evil.example"))
+        .await;
     assert_eq!(location(&r), "/");
     assert!(!b.has_session());
     assert_eq!(app.json(&mut b, "/me").await.0, 401);
-    let r = b.get(&app.url("/oauth/huggingface/logout?_target_url=/bye")).await;
+    let r = b
+        .get(&app.url("/oauth/huggingface/logout?_target_url=/bye"))
+        .await;
     assert_eq!(location(&r), "/bye");
 }
 
 #[tokio::test]
 async fn open_redirect_vectors_fall_back_to_root_after_login() {
     let app = start().await;
-    for target in ["//evil.example", "/\\evil.example", "https://evil.example", "/%2F%2Fevil.example", "\\/evil.example", "////evil.example", "/\t/evil.example", "javascript:alert(1)"] {
+    for target in [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/%2F%2Fevil.example",
+        "\\/evil.example",
+        "////evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+    ] {
         let mut b = Browser::new();
         let r = app.login(&mut b, target).await;
         assert_eq!(location(&r), "/", "{target:?}");
@@ -271,7 +334,10 @@ async fn expired_access_token_is_refreshed_and_the_newest_refresh_token_kept() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(app.json(&mut b, "/me").await.0, 200);
     assert_eq!(app.provider.refresh_requests(), 1);
-    assert_ne!(b.jar["hf_auth_session"], first, "the refreshed session is stored");
+    assert_ne!(
+        b.jar["hf_auth_session"], first,
+        "the refreshed session is stored"
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     // The rotated refresh token works; the first one is dead at the provider.
     assert_eq!(app.json(&mut b, "/me").await.0, 200);
@@ -353,7 +419,12 @@ async fn state_errors_replay_and_login_csrf() {
     assert_eq!(r.status(), 400);
     // Wrong state while this browser has a login pending.
     let url = url::Url::parse(&callback).unwrap();
-    let state = url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let forged = callback.replace(&state, &format!("{}x{}", &state[..20], &state[21..]));
     assert_eq!(b.get(&forged).await.status(), 400);
     // The real callback works once.
@@ -398,17 +469,26 @@ async fn lost_flow_cookie_retries_a_bounded_number_of_times() {
         }
         let next = location(&r);
         seen.push(next.clone());
-        login = url::Url::parse(&app.base).unwrap().join(&next).unwrap().to_string();
+        login = url::Url::parse(&app.base)
+            .unwrap()
+            .join(&next)
+            .unwrap()
+            .to_string();
     }
     assert_eq!(seen[0], "/oauth/huggingface/login?_nb_redirects=1");
     assert_eq!(seen[1], "/oauth/huggingface/login?_nb_redirects=2");
-    assert_eq!(seen.len(), 2, "no SPACE_HOST: no iframe escape, then an error page");
+    assert_eq!(
+        seen.len(),
+        2,
+        "no SPACE_HOST: no iframe escape, then an error page"
+    );
 }
 
 #[tokio::test]
 async fn lost_flow_cookie_escapes_the_iframe_to_the_direct_space_url() {
     let app = start_with(TestProvider::start().await, |b| {
-        b.space_id("me/app").space_host("me-app.hf.space,app.example.com")
+        b.space_id("me/app")
+            .space_host("me-app.hf.space,app.example.com")
     })
     .await;
     let mut b = Browser::new();
@@ -420,7 +500,11 @@ async fn lost_flow_cookie_escapes_the_iframe_to_the_direct_space_url() {
         let callback = location(&r);
         b.jar.clear();
         let next = location(&b.get(&callback).await);
-        login = url::Url::parse(&app.base).unwrap().join(&next).unwrap().to_string();
+        login = url::Url::parse(&app.base)
+            .unwrap()
+            .join(&next)
+            .unwrap()
+            .to_string();
         seen.push(next);
     }
     assert_eq!(
@@ -479,10 +563,21 @@ async fn discovery_failures_stop_start_up_with_a_clear_error() {
         .build()
         .await
         .unwrap_err();
-    assert!(matches!(err, ConfigError::Discovery { attempts: 2, .. }), "{err}");
+    assert!(
+        matches!(err, ConfigError::Discovery { attempts: 2, .. }),
+        "{err}"
+    );
     // An issuer that differs from the configured URL.
     let provider = TestProvider::start().await;
     let wrong = provider.issuer().replace("127.0.0.1", "localhost");
-    let err = provider.app_config("http://127.0.0.1:1").provider_url(wrong).build().await.unwrap_err();
-    assert!(err.to_string().contains("issuer") || err.to_string().contains("Issuer"), "{err}");
+    let err = provider
+        .app_config("http://127.0.0.1:1")
+        .provider_url(wrong)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("issuer") || err.to_string().contains("Issuer"),
+        "{err}"
+    );
 }

@@ -41,17 +41,27 @@ async fn signs_in_against_oauth2_mock_server() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let mut b = Browser::new();
-    let r = b.get(&format!("{base}/oauth/huggingface/login?_target_url=/me")).await;
+    let r = b
+        .get(&format!("{base}/oauth/huggingface/login?_target_url=/me"))
+        .await;
     let authorize = location(&r);
-    assert!(authorize.starts_with(&format!("{issuer}/authorize")), "{authorize}");
+    assert!(
+        authorize.starts_with(&format!("{issuer}/authorize")),
+        "{authorize}"
+    );
     let r = b.get(&authorize).await;
     let callback = location(&r);
-    assert!(callback.starts_with(&format!("{base}/oauth/huggingface/callback")), "{callback}");
+    assert!(
+        callback.starts_with(&format!("{base}/oauth/huggingface/callback")),
+        "{callback}"
+    );
     let r = b.get(&callback).await;
     assert_eq!(location(&r), "/me");
     assert!(b.has_session());
 
-    let r = b.get_with_accept(&format!("{base}/me"), "application/json").await;
+    let r = b
+        .get_with_accept(&format!("{base}/me"), "application/json")
+        .await;
     assert_eq!(r.status(), 200);
     let me: Value = r.json().await.unwrap();
     assert_eq!(me["sub"], "62f264b9f3c90f4b6514a269");
@@ -66,7 +76,11 @@ async fn signs_in_against_oauth2_mock_server() {
     // In another browser (no flow cookie): no session; at most a fresh login is started.
     let mut replay = Browser::new();
     let r = replay.get(&callback).await;
-    assert!(!r.status().is_server_error() && !r.status().is_success(), "{}", r.status());
+    assert!(
+        !r.status().is_server_error() && !r.status().is_success(),
+        "{}",
+        r.status()
+    );
     assert!(!replay.has_session());
 }
 

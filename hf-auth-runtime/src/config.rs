@@ -139,12 +139,18 @@ impl std::fmt::Debug for HfAuthBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HfAuthBuilder")
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("scopes", &self.scopes)
             .field("provider_url", &self.provider_url)
             .field("public_url", &self.public_url)
             .field("space_id", &self.space_id)
-            .field("cookie_key", &self.cookie_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "cookie_key",
+                &self.cookie_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -280,7 +286,10 @@ impl HfAuthBuilder {
             .clone()
             .unwrap_or_else(|| vec!["openid".into(), "profile".into()]);
         for s in &scopes {
-            if !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
+            if !s
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+            {
                 return Err(ConfigError::Invalid {
                     variable: "OAUTH_SCOPES",
                     reason: format!("{s:?} is not a scope name"),
@@ -384,7 +393,10 @@ impl HfAuthBuilder {
                 user = %user.handle,
                 "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user without Hugging Face. Never deploy like this."
             );
-            (Backend::Mock(user), explicit_key.unwrap_or_else(CookieKey::random))
+            (
+                Backend::Mock(user),
+                explicit_key.unwrap_or_else(CookieKey::random),
+            )
         } else {
             let Some(client_id) = self.client_id.clone() else {
                 return Err(ConfigError::Missing {

@@ -132,7 +132,11 @@ async fn login(Extension(state): Extension<SharedState>, cookies: Cookies, uri: 
                     cookies.add(state.policy.removal(old));
                 }
             }
-            cookies.add(state.policy.build(name, value, FLOW_LIFETIME.as_secs() as i64));
+            cookies.add(
+                state
+                    .policy
+                    .build(name, value, FLOW_LIFETIME.as_secs() as i64),
+            );
             redirect(url.as_str())
         }
     }
@@ -200,7 +204,10 @@ async fn finish(
         // iframe). Start again a bounded number of times, then leave the iframe.
         let retries: u32 = retries.parse().unwrap_or(u32::MAX);
         if retries < state.max_login_retries {
-            tracing::info!(retries, "the flow cookie is missing at the callback; starting the login again");
+            tracing::info!(
+                retries,
+                "the flow cookie is missing at the callback; starting the login again"
+            );
             return Ok(Outcome::Retry(format!(
                 "{}?_nb_redirects={}",
                 state.routes.login,

@@ -273,14 +273,32 @@ mod tests {
             check(&req(&["manage-repos", "read-repos", "jobs"], &[]), &s),
             Err(Denial::MissingScopes(vec!["manage-repos", "jobs"]))
         );
-        const ACME: &[OrgRequirement] = &[OrgRequirement { org: "acme", role: None }];
-        const ACME_WRITE: &[OrgRequirement] = &[OrgRequirement { org: "acme", role: Some(Role::Write) }];
-        const ACME_ADMIN: &[OrgRequirement] = &[OrgRequirement { org: "acme", role: Some(Role::Admin) }];
-        const OTHER: &[OrgRequirement] = &[OrgRequirement { org: "other", role: None }];
+        const ACME: &[OrgRequirement] = &[OrgRequirement {
+            org: "acme",
+            role: None,
+        }];
+        const ACME_WRITE: &[OrgRequirement] = &[OrgRequirement {
+            org: "acme",
+            role: Some(Role::Write),
+        }];
+        const ACME_ADMIN: &[OrgRequirement] = &[OrgRequirement {
+            org: "acme",
+            role: Some(Role::Admin),
+        }];
+        const OTHER: &[OrgRequirement] = &[OrgRequirement {
+            org: "other",
+            role: None,
+        }];
         assert!(check(&req(&[], ACME), &s).is_ok());
         assert!(check(&req(&[], ACME_WRITE), &s).is_ok());
-        assert!(matches!(check(&req(&[], ACME_ADMIN), &s), Err(Denial::Org { org: "acme", .. })));
-        assert!(matches!(check(&req(&[], OTHER), &s), Err(Denial::Org { org: "other", .. })));
+        assert!(matches!(
+            check(&req(&[], ACME_ADMIN), &s),
+            Err(Denial::Org { org: "acme", .. })
+        ));
+        assert!(matches!(
+            check(&req(&[], OTHER), &s),
+            Err(Denial::Org { org: "other", .. })
+        ));
         // an undisclosed role meets no role requirement
         s.orgs[0].role = None;
         assert!(check(&req(&[], ACME), &s).is_ok());
@@ -296,7 +314,10 @@ mod tests {
             extra_scopes: &["future-scope"],
             orgs: &[],
         };
-        assert_eq!(check(&r, &s), Err(Denial::MissingScopes(vec!["future-scope"])));
+        assert_eq!(
+            check(&r, &s),
+            Err(Denial::MissingScopes(vec!["future-scope"]))
+        );
         s.extra_scopes.push("future-scope".into());
         assert!(check(&r, &s).is_ok());
     }

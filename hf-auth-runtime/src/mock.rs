@@ -130,7 +130,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -144,7 +149,13 @@ mod tests {
         .unwrap();
         assert_eq!(u.handle, "alice");
         assert_eq!(u.orgs[0].role, Some(Role::Admin));
-        assert_eq!(u.orgs[1], Org { handle: "friends".into(), role: None });
+        assert_eq!(
+            u.orgs[1],
+            Org {
+                handle: "friends".into(),
+                role: None
+            }
+        );
         assert_eq!(u.scopes.as_deref().unwrap(), ["openid", "profile"]);
         assert!(MockUser::from_env(&env(&[])).unwrap().is_none());
         let err = MockUser::from_env(&env(&[("HF_AUTH_MOCK_ORGS", "acme:owner")])).unwrap_err();

@@ -98,7 +98,10 @@ impl UserInfo {
             .filter_map(|o| {
                 Some(Org {
                     handle: o.preferred_username.clone()?,
-                    role: o.role_in_org.as_deref().and_then(hf_auth_scopes::Role::parse),
+                    role: o
+                        .role_in_org
+                        .as_deref()
+                        .and_then(hf_auth_scopes::Role::parse),
                 })
             })
             .collect()
@@ -136,12 +139,13 @@ impl Provider {
                 variable: "HTTP client",
                 reason: e.to_string(),
             })?;
-        let issuer = IssuerUrl::new(provider_url.trim_end_matches('/').to_owned()).map_err(|e| {
-            crate::ConfigError::Invalid {
-                variable: "OPENID_PROVIDER_URL",
-                reason: format!("{provider_url:?} is not a URL ({e})"),
-            }
-        })?;
+        let issuer =
+            IssuerUrl::new(provider_url.trim_end_matches('/').to_owned()).map_err(|e| {
+                crate::ConfigError::Invalid {
+                    variable: "OPENID_PROVIDER_URL",
+                    reason: format!("{provider_url:?} is not a URL ({e})"),
+                }
+            })?;
         let discovery_url = format!(
             "{}/.well-known/openid-configuration",
             provider_url.trim_end_matches('/')
@@ -196,12 +200,11 @@ impl Provider {
             .ok_or_else(|| discovery_err("the document has no userinfo_endpoint"))?;
         let jwks_uri = metadata.jwks_uri().url().clone();
         let jwks = metadata.jwks().clone();
-        let redirect = RedirectUrl::new(redirect_url.to_owned()).map_err(|e| {
-            crate::ConfigError::Invalid {
+        let redirect =
+            RedirectUrl::new(redirect_url.to_owned()).map_err(|e| crate::ConfigError::Invalid {
                 variable: "public URL",
                 reason: format!("the redirect URI {redirect_url:?} is not a URL ({e})"),
-            }
-        })?;
+            })?;
         let client_id = ClientId::new(client_id.to_owned());
         let client = CoreClient::from_provider_metadata(
             metadata,
@@ -314,7 +317,10 @@ impl Provider {
         let jwks_url = openidconnect::JsonWebKeySetUrl::from_url(self.jwks_uri.clone());
         match CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http).await {
             Ok(jwks) => {
-                tracing::info!(keys = jwks.keys().len(), "fetched the provider's JWKS again");
+                tracing::info!(
+                    keys = jwks.keys().len(),
+                    "fetched the provider's JWKS again"
+                );
                 *self.jwks.write().expect("jwks lock") = Arc::new(jwks);
                 true
             }
@@ -337,14 +343,18 @@ impl Provider {
             .map_err(|e| FlowError::UserInfo(error_text(&e)))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(FlowError::UserInfo(format!("the provider answered {status}")));
+            return Err(FlowError::UserInfo(format!(
+                "the provider answered {status}"
+            )));
         }
         let bytes = response
             .bytes()
             .await
             .map_err(|e| FlowError::UserInfo(error_text(&e)))?;
         if bytes.len() > 1 << 20 {
-            return Err(FlowError::UserInfo("the answer is larger than 1 MiB".into()));
+            return Err(FlowError::UserInfo(
+                "the answer is larger than 1 MiB".into(),
+            ));
         }
         let info: UserInfo = serde_json::from_slice(&bytes)
             .map_err(|e| FlowError::UserInfo(format!("the answer is not userinfo JSON: {e}")))?;

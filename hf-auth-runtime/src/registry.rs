@@ -46,7 +46,11 @@ pub fn route_requirements() -> Vec<&'static RouteRequirement> {
 }
 
 /// The scopes a route needs that `configured` does not grant.
-fn missing_for(configured_mask: u32, configured_extra: &[String], req: &Requirement) -> Vec<&'static str> {
+fn missing_for(
+    configured_mask: u32,
+    configured_extra: &[String],
+    req: &Requirement,
+) -> Vec<&'static str> {
     let granted = implied_closure(configured_mask);
     req.scopes
         .iter()

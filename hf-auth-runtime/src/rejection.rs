@@ -169,7 +169,8 @@ impl IntoResponse for AuthRejection {
                         .into_response()
                 } else {
                     let mut body = serde_json::json!({ "error": message });
-                    let mut challenge = String::from("Bearer realm=\"hf-auth\", error=\"insufficient_scope\"");
+                    let mut challenge =
+                        String::from("Bearer realm=\"hf-auth\", error=\"insufficient_scope\"");
                     match &denial {
                         Denial::MissingScopes(s) => {
                             body["missing_scopes"] = serde_json::json!(s);

@@ -35,7 +35,9 @@ fn is_safe(t: &str) -> bool {
     // Browsers decode before they resolve in places; check the decoded form too, repeatedly.
     let mut current = std::borrow::Cow::Borrowed(t);
     for _ in 0..3 {
-        let decoded = percent_decode_str(&current).decode_utf8_lossy().into_owned();
+        let decoded = percent_decode_str(&current)
+            .decode_utf8_lossy()
+            .into_owned();
         let path_start: String = decoded.chars().take(2).collect();
         if path_start.starts_with("//")
             || decoded.contains('\\')
@@ -131,7 +133,10 @@ mod tests {
         ] {
             assert_eq!(safe_return_path(Some(bad)), "/", "{bad:?} accepted");
         }
-        assert_eq!(safe_return_path(Some(&format!("/{}", "a".repeat(3000)))), "/");
+        assert_eq!(
+            safe_return_path(Some(&format!("/{}", "a".repeat(3000)))),
+            "/"
+        );
     }
 
     #[test]
@@ -144,8 +149,14 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(e.error.as_deref(), Some("access_denied"));
-        assert_eq!(e.error_description.as_deref(), Some("The user denied the request"));
+        assert_eq!(
+            e.error_description.as_deref(),
+            Some("The user denied the request")
+        );
         assert!(CallbackParams::parse(Some("state=a&state=b")).is_err());
-        assert_eq!(CallbackParams::parse(None).unwrap(), CallbackParams::default());
+        assert_eq!(
+            CallbackParams::parse(None).unwrap(),
+            CallbackParams::default()
+        );
     }
 }

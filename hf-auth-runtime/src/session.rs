@@ -70,7 +70,9 @@ impl CookiePolicy {
         } else {
             c.set_same_site(SameSite::Lax);
         }
-        c.set_max_age(tower_cookies::cookie::time::Duration::seconds(max_age_secs.max(0)));
+        c.set_max_age(tower_cookies::cookie::time::Duration::seconds(
+            max_age_secs.max(0),
+        ));
         c
     }
 
@@ -263,9 +265,16 @@ pub(crate) mod tests {
             let cookies = encode(&key(), &data).unwrap();
             for (name, value) in &cookies {
                 // name=value plus the attributes the browser counts
-                assert!(name.len() + value.len() + 1 < 4000, "{n} orgs: {} bytes", value.len());
+                assert!(
+                    name.len() + value.len() + 1 < 4000,
+                    "{n} orgs: {} bytes",
+                    value.len()
+                );
             }
-            assert!(decode(&key(), &headers_of(&cookies)) == Some(data), "{n} orgs");
+            assert!(
+                decode(&key(), &headers_of(&cookies)) == Some(data),
+                "{n} orgs"
+            );
         }
         // 100 orgs with 23-character handles still fit one cookie.
         assert_eq!(encode(&key(), &user_in_orgs(100)).unwrap().len(), 1);
@@ -283,7 +292,10 @@ pub(crate) mod tests {
         let mixed = vec![a[0].clone(), b[1].clone()];
         assert!(decode(&key(), &headers_of(&mixed)).is_none());
         // chunk values swapped between names
-        let swapped = vec![(a[0].0.clone(), a[1].1.clone()), (a[1].0.clone(), a[0].1.clone())];
+        let swapped = vec![
+            (a[0].0.clone(), a[1].1.clone()),
+            (a[1].0.clone(), a[0].1.clone()),
+        ];
         assert!(decode(&key(), &headers_of(&swapped)).is_none());
         // another key
         let other = CookieKey::derive(b"another secret, just as long ....", "test");

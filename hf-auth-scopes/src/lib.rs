@@ -55,7 +55,10 @@ pub const SCOPES: [ScopeInfo; 18] = [
     scope("openid", "issue an ID token alongside the access token"),
     scope("profile", "read the user's profile (username, avatar, ...)"),
     scope("email", "read the user's email address"),
-    scope("read-billing", "learn whether the user has a payment method"),
+    scope(
+        "read-billing",
+        "learn whether the user has a payment method",
+    ),
     scope(
         "read-memberships",
         "read the user's organizations and their role in each",
@@ -256,7 +259,10 @@ mod tests {
         for (i, s) in SCOPES.iter().enumerate() {
             assert_eq!(index_of(s.name), Some(i), "{} listed twice", s.name);
             if let Some(implied) = s.implies {
-                assert!(index_of(implied).is_some(), "{implied} is not in the catalogue");
+                assert!(
+                    index_of(implied).is_some(),
+                    "{implied} is not in the catalogue"
+                );
             }
         }
         assert!(SCOPES.len() <= 32, "a scope mask is a u32");
@@ -273,13 +279,19 @@ mod tests {
             assert_eq!(closure, mask_of(&[w, r]));
             assert_eq!(implied_by(r), Some(w));
         }
-        assert_eq!(implied_closure(mask_of(&["read-repos"])), mask_of(&["read-repos"]));
+        assert_eq!(
+            implied_closure(mask_of(&["read-repos"])),
+            mask_of(&["read-repos"])
+        );
     }
 
     #[test]
     fn unknown_names_are_not_in_masks() {
         assert_eq!(mask_of(&["write_repos", "offline_access"]), 0);
-        assert_eq!(names_in(mask_of(&["email", "openid"])).collect::<Vec<_>>(), ["openid", "email"]);
+        assert_eq!(
+            names_in(mask_of(&["email", "openid"])).collect::<Vec<_>>(),
+            ["openid", "email"]
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ impl Browser {
         if !self.jar.is_empty() {
             req = req.header(header::COOKIE, self.cookie_header());
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
         for sc in resp.headers().get_all(header::SET_COOKIE) {
             let sc = sc.to_str().unwrap().to_owned();
             let (pair, attrs) = sc.split_once(';').unwrap_or((&sc, ""));
@@ -78,8 +81,15 @@ impl Browser {
             if !resp.status().is_redirection() {
                 return (resp, visited);
             }
-            let location = resp.headers()[header::LOCATION].to_str().unwrap().to_owned();
-            current = url::Url::parse(&current).unwrap().join(&location).unwrap().to_string();
+            let location = resp.headers()[header::LOCATION]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            current = url::Url::parse(&current)
+                .unwrap()
+                .join(&location)
+                .unwrap()
+                .to_string();
             visited.push(current.clone());
         }
         panic!("more than {max} redirects: {visited:?}");
@@ -96,7 +106,10 @@ pub fn location(resp: &Response) -> String {
         "expected a redirect, got {}",
         resp.status()
     );
-    resp.headers()[header::LOCATION].to_str().unwrap().to_owned()
+    resp.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// A child process that is killed when dropped.

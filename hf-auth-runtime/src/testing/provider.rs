@@ -22,9 +22,9 @@ use openidconnect::{
         CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
         CoreRsaPrivateSigningKey,
     },
-    AccessToken, Audience, EmptyAdditionalClaims, EndUserName, EndUserPictureUrl,
-    EndUserUsername, IssuerUrl, JsonWebKeyId, LocalizedClaim, Nonce, PrivateSigningKey,
-    StandardClaims, SubjectIdentifier,
+    AccessToken, Audience, EmptyAdditionalClaims, EndUserName, EndUserPictureUrl, EndUserUsername,
+    IssuerUrl, JsonWebKeyId, LocalizedClaim, Nonce, PrivateSigningKey, StandardClaims,
+    SubjectIdentifier,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -348,13 +348,21 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Response {
     let mut i = inner.lock().expect("lock");
     let (Some(client_id), Some(redirect_uri)) = (q.client_id, q.redirect_uri) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and redirect_uri are required");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id and redirect_uri are required",
+        );
     };
     if client_id != i.client_id {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "unknown client");
     }
     let Ok(mut back) = url::Url::parse(&redirect_uri) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "redirect_uri is not a URL");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "redirect_uri is not a URL",
+        );
     };
     let mut reply = |pairs: &[(&str, &str)]| {
         let mut qp = back.query_pairs_mut();
@@ -370,8 +378,12 @@ async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Res
     if q.response_type.as_deref() != Some("code") {
         return reply(&[("error", "unsupported_response_type")]);
     }
-    let (Some(challenge), Some("S256")) = (q.code_challenge, q.code_challenge_method.as_deref()) else {
-        return reply(&[("error", "invalid_request"), ("error_description", "PKCE S256 is required")]);
+    let (Some(challenge), Some("S256")) = (q.code_challenge, q.code_challenge_method.as_deref())
+    else {
+        return reply(&[
+            ("error", "invalid_request"),
+            ("error_description", "PKCE S256 is required"),
+        ]);
     };
     let asked: Vec<String> = q
         .scope
@@ -439,7 +451,11 @@ async fn token(State(inner): Shared, headers: HeaderMap, Form(form): Form<TokenF
             return (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded").into_response()
         }
         Fault::TokenInvalidGrant => {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code is invalid")
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the code is invalid",
+            )
         }
         Fault::TokenGarbage => {
             return (
@@ -453,12 +469,22 @@ async fn token(State(inner): Shared, headers: HeaderMap, Form(form): Form<TokenF
     }
     match basic_client(&headers) {
         Some((id, secret)) if id == i.client_id && secret == i.client_secret => {}
-        _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed"),
+        _ => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            )
+        }
     }
     let (user, scopes, nonce) = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let Some(grant) = form.code.as_ref().and_then(|c| i.codes.remove(c)) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used code",
+                );
             };
             let verifier_ok = form.code_verifier.as_ref().is_some_and(|v| {
                 URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) == grant.challenge
@@ -468,19 +494,37 @@ async fn token(State(inner): Shared, headers: HeaderMap, Form(form): Form<TokenF
                 || form.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str())
                 || !verifier_ok
             {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "code, redirect_uri or code_verifier mismatch");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "code, redirect_uri or code_verifier mismatch",
+                );
             }
             (grant.user, grant.scopes, grant.nonce)
         }
         Some("refresh_token") => {
             i.refresh_requests += 1;
             // Refresh tokens rotate: the old one dies.
-            let Some((user, scopes)) = form.refresh_token.as_ref().and_then(|r| i.refresh.remove(r)) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown refresh token");
+            let Some((user, scopes)) = form
+                .refresh_token
+                .as_ref()
+                .and_then(|r| i.refresh.remove(r))
+            else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown refresh token",
+                );
             };
             (user, scopes, None)
         }
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant"),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "unsupported grant",
+            )
+        }
     };
     let access_token = random_token("hf_oauth_");
     let ttl = i.access_token_ttl;
@@ -502,7 +546,12 @@ async fn token(State(inner): Shared, headers: HeaderMap, Form(form): Form<TokenF
     if scopes.iter().any(|s| s == "openid") && i.fault != Fault::NoIdToken {
         body["id_token"] = json!(id_token(&i, &user, nonce, &access_token));
     }
-    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response()
 }
 
 fn id_token(i: &Inner, user: &TestUser, nonce: Option<String>, access_token: &str) -> String {
@@ -530,7 +579,9 @@ fn id_token(i: &Inner, user: &TestUser, nonce: Option<String>, access_token: &st
         ts(iat),
         StandardClaims::new(SubjectIdentifier::new(user.sub.clone()))
             .set_preferred_username(Some(EndUserUsername::new(user.preferred_username.clone())))
-            .set_name(Some(LocalizedClaim::from(EndUserName::new(user.name.clone()))))
+            .set_name(Some(LocalizedClaim::from(EndUserName::new(
+                user.name.clone(),
+            ))))
             .set_picture(Some(LocalizedClaim::from(EndUserPictureUrl::new(format!(
                 "https://cdn-avatars.huggingface.co/{}.png",
                 user.preferred_username
@@ -574,10 +625,18 @@ async fn userinfo(State(inner): Shared, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some((user, scopes, expires)) = token.and_then(|t| i.access_tokens.get(t)) else {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")]).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
     };
     if *expires < now_unix() {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")]).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
     }
     if i.fault == Fault::UserinfoServerError {
         return (StatusCode::INTERNAL_SERVER_ERROR, "userinfo exploded").into_response();
