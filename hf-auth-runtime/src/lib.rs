@@ -49,7 +49,57 @@ mod user;
 pub use config::{HfAuth, HfAuthBuilder};
 pub use error::{ConfigError, FlowError};
 pub use guard::{Guarded, OrgRequirement, Requirement, RequirementSource};
-pub use hf_auth_macros::{hf_login, require_org};
+/// `#[hf_login]`: the handler runs only for a signed-in user whose *granted* scopes cover the
+/// list; others get a redirect to login (browsers), 401 or 403 (see [`AuthRejection`]).
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use hf_auth_runtime::{hf_login, HfUser};
+///
+/// #[hf_login]
+/// async fn me(user: HfUser) -> String { user.handle().to_owned() }
+///
+/// #[hf_login(scopes = "read-repos write-repos")]
+/// async fn upload(user: HfUser) -> String { format!("{} may write", user.handle()) }
+///
+/// // The list form points errors at the exact scope; `extra_scopes` is the escape hatch for a
+/// // scope Hugging Face adds after this release.
+/// #[hf_login(scopes("inference-api"), extra_scopes = "read-mcp")]
+/// async fn infer() -> &'static str { "ok" }
+///
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     .route("/upload", get(upload))
+///     .route("/infer", get(infer));
+/// ```
+///
+/// A typo does not compile:
+///
+/// ```compile_fail
+/// #[hf_auth_runtime::hf_login(scopes = "write_repos")] // error: did you mean `write-repos`?
+/// async fn upload() {}
+/// ```
+pub use hf_auth_macros::hf_login;
+/// `#[require_org("acme")]`, `#[require_org("acme", role = "write")]`: signed in and a member
+/// of the org (matched on its handle) with at least that role (`read < contributor < write <
+/// admin`). Stacks with `#[hf_login]` and with other `#[require_org]`s; all must hold.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use hf_auth_runtime::{hf_login, require_org, HfUser};
+///
+/// #[require_org("acme", role = "admin")]
+/// #[hf_login(scopes = "manage-repos")]
+/// async fn admin(user: HfUser) -> String { format!("hello admin {}", user.handle()) }
+///
+/// let app: Router = Router::new().route("/acme/admin", get(admin));
+/// ```
+///
+/// ```compile_fail
+/// #[hf_auth_runtime::require_org("acme", role = "owner")] // error: unknown role; did you mean `admin`?
+/// async fn admin() {}
+/// ```
+pub use hf_auth_macros::require_org;
 pub use hf_auth_scopes::{mask_of, Role, SCOPES};
 pub use mock::MockUser;
 pub use registry::{route_requirements, space_metadata, RouteRequirement, ScopeCheck};

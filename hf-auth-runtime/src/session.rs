@@ -263,6 +263,8 @@ pub(crate) mod tests {
         for n in [0, 10, 100, 300] {
             let data = user_in_orgs(n);
             let cookies = encode(&key(), &data).unwrap();
+            let sizes: Vec<usize> = cookies.iter().map(|(n, v)| n.len() + 1 + v.len()).collect();
+            eprintln!("{n} orgs: cookie bytes {sizes:?}");
             for (name, value) in &cookies {
                 // name=value plus the attributes the browser counts
                 assert!(
