@@ -23,7 +23,9 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use hf_auth_runtime::{hf_login, require_org, ConfigError, HfAuth, HfUser, ScopeCheck};
+use hf_auth_runtime::{
+    escape_html as escape, hf_login, require_org, ConfigError, HfAuth, HfUser, ScopeCheck,
+};
 use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
@@ -178,22 +180,6 @@ fn signed_in(links: &Links, user: &HfUser) -> String {
         handle = escape(user.handle()),
         logout = escape(&links.logout),
     )
-}
-
-/// Escapes text for HTML content and attribute values.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const CSS: &str = "\

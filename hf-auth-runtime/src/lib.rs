@@ -102,6 +102,7 @@ pub use hf_auth_macros::hf_login;
 pub use hf_auth_macros::require_org;
 pub use hf_auth_scopes::{mask_of, Role, SCOPES};
 pub use mock::MockUser;
+pub use pages::escape as escape_html;
 pub use registry::{route_requirements, space_metadata, RouteRequirement, ScopeCheck};
 pub use rejection::{AuthRejection, Denial};
 pub use return_path::safe_return_path;

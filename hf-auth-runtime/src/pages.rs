@@ -3,7 +3,12 @@
 
 use std::fmt::Write;
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values (`&`, `<`, `>`, `"`, `'`), for
+/// apps that write their own pages around a user's handle or name.
+///
+/// ```
+/// assert_eq!(hf_auth_runtime::escape_html("<b>\"x\"</b>"), "&lt;b&gt;&quot;x&quot;&lt;/b&gt;");
+/// ```
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
