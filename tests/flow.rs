@@ -6,143 +6,15 @@ mod common;
 
 use std::time::Duration;
 
-use axum::{routing::get, Json, Router};
-use common::{location, Browser};
-use hf_auth_runtime::{
-    mask_of,
-    testing::{Consent, Fault, TestProvider, TestUser},
-    ConfigError, Guarded, HfAuth, HfAuthBuilder, HfUser, OrgRequirement, Requirement,
-    RequirementSource, Role, ScopeCheck,
+use common::{
+    app::{start, start_with, App},
+    location, Browser,
 };
-use reqwest::StatusCode;
+use hf_auth_runtime::{
+    testing::{Consent, Fault, TestProvider, TestUser},
+    ConfigError, HfAuth, Role,
+};
 use serde_json::{json, Value};
-
-struct WriteRepos;
-impl RequirementSource for WriteRepos {
-    const REQUIREMENT: &'static Requirement = &Requirement {
-        scope_mask: mask_of(&["read-repos", "write-repos"]),
-        scopes: &["read-repos", "write-repos"],
-        extra_scopes: &[],
-        orgs: &[],
-    };
-}
-struct AcmeAdmin;
-impl RequirementSource for AcmeAdmin {
-    const REQUIREMENT: &'static Requirement = &Requirement {
-        scope_mask: 0,
-        scopes: &[],
-        extra_scopes: &[],
-        orgs: &[OrgRequirement {
-            org: "acme",
-            role: Some(Role::Admin),
-        }],
-    };
-}
-struct AcmeMember;
-impl RequirementSource for AcmeMember {
-    const REQUIREMENT: &'static Requirement = &Requirement {
-        scope_mask: 0,
-        scopes: &[],
-        extra_scopes: &[],
-        orgs: &[OrgRequirement {
-            org: "acme",
-            role: None,
-        }],
-    };
-}
-
-async fn me(user: HfUser) -> Json<Value> {
-    Json(json!({
-        "sub": user.id(),
-        "preferred_username": user.handle(),
-        "orgs": user.orgs(),
-        "scopes": user.scopes(),
-    }))
-}
-
-struct App {
-    base: String,
-    provider: TestProvider,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-async fn start_with(
-    provider: TestProvider,
-    edit: impl FnOnce(HfAuthBuilder) -> HfAuthBuilder,
-) -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let builder = provider
-        .app_config(&base)
-        .scopes("openid profile read-repos write-repos")
-        .scope_check(ScopeCheck::Off);
-    let auth = edit(builder).build().await.expect("the app starts");
-    let router = Router::new()
-        .route(
-            "/",
-            get(|u: Option<HfUser>| async move {
-                u.map_or("anonymous".to_owned(), |u| u.handle().to_owned())
-            }),
-        )
-        .route("/me", get(me))
-        .route("/write", get(|_: Guarded<WriteRepos>| async { "written" }))
-        .route("/acme", get(|_: Guarded<AcmeMember>| async { "acme" }))
-        .route(
-            "/acme/admin",
-            get(|_: Guarded<AcmeAdmin>| async { "acme admin" }),
-        );
-    let app = auth.attach(router);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    App {
-        base,
-        provider,
-        _server: server,
-    }
-}
-
-async fn start() -> App {
-    start_with(TestProvider::start().await, |b| b).await
-}
-
-impl App {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Runs a login from the app's login route to the app's answer after the callback.
-    async fn login(&self, browser: &mut Browser, target: &str) -> reqwest::Response {
-        let login = format!(
-            "{}/oauth/huggingface/login?_target_url={}",
-            self.base,
-            urlencode(target)
-        );
-        let r = browser.get(&login).await;
-        let authorize = location(&r);
-        assert!(authorize.starts_with(self.provider.issuer()), "{authorize}");
-        let r = browser.get(&authorize).await;
-        let callback = location(&r);
-        assert!(
-            callback.starts_with(&self.url("/oauth/huggingface/callback")),
-            "{callback}"
-        );
-        browser.get(&callback).await
-    }
-
-    async fn json(&self, browser: &mut Browser, path: &str) -> (StatusCode, Value) {
-        let r = browser
-            .get_with_accept(&self.url(path), "application/json")
-            .await;
-        let status = r.status();
-        let body = r.json().await.unwrap_or(Value::Null);
-        (status, body)
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 #[tokio::test]
 async fn happy_path_signs_in_with_orgs_and_granted_scopes() {

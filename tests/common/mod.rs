@@ -2,6 +2,8 @@
 //! of the OAuth flow is visible and checked.
 #![allow(dead_code)]
 
+pub mod app;
+
 use std::collections::BTreeMap;
 
 use reqwest::{header, Response, StatusCode};

@@ -133,6 +133,16 @@ pub enum Fault {
     UserinfoOtherSub,
     /// Userinfo answers 500.
     UserinfoServerError,
+    /// ID token with `alg: none` and no signature.
+    AlgNone,
+    /// ID token signed with HS256, keyed with the client secret (when RS256 is expected).
+    Hs256WithClientSecret,
+    /// ID token for two audiences (ours and another) without `azp`.
+    SeveralAudiencesWithoutAzp,
+    /// ID token signed with a key whose `kid` the JWKS does not have.
+    UnknownKid,
+    /// Token endpoint answers only after 3 seconds.
+    TokenSlow,
 }
 
 struct CodeGrant {
@@ -444,6 +454,10 @@ fn basic_client(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 async fn token(State(inner): Shared, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+    let slow = inner.lock().expect("lock").fault == Fault::TokenSlow;
+    if slow {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
     let mut i = inner.lock().expect("lock");
     i.token_requests += 1;
     match i.fault {
@@ -567,14 +581,17 @@ fn id_token(i: &Inner, user: &TestUser, nonce: Option<String>, access_token: &st
     } else {
         i.issuer.clone()
     };
-    let audience = if i.fault == Fault::WrongAudience {
-        "another-client".to_owned()
-    } else {
-        i.client_id.clone()
+    let audiences = match i.fault {
+        Fault::WrongAudience => vec![Audience::new("another-client".into())],
+        Fault::SeveralAudiencesWithoutAzp => vec![
+            Audience::new(i.client_id.clone()),
+            Audience::new("another-client".into()),
+        ],
+        _ => vec![Audience::new(i.client_id.clone())],
     };
     let mut claims = CoreIdTokenClaims::new(
         IssuerUrl::new(issuer).expect("issuer URL"),
-        vec![Audience::new(audience)],
+        audiences,
         ts(exp),
         ts(iat),
         StandardClaims::new(SubjectIdentifier::new(user.sub.clone()))
@@ -593,9 +610,21 @@ fn id_token(i: &Inner, user: &TestUser, nonce: Option<String>, access_token: &st
         Fault::WrongNonce => claims.set_nonce(Some(Nonce::new("not-the-nonce".into()))),
         _ => claims.set_nonce(nonce.map(Nonce::new)),
     };
+    if matches!(i.fault, Fault::AlgNone | Fault::Hs256WithClientSecret) {
+        return unsigned_or_hmac(i, &claims);
+    }
+    let key = if i.fault == Fault::UnknownKid {
+        CoreRsaPrivateSigningKey::from_pem(
+            KEYS[1 - i.active_key].1,
+            Some(JsonWebKeyId::new("a-kid-nobody-published".into())),
+        )
+        .expect("the test keys parse")
+    } else {
+        signing_key(i.active_key)
+    };
     let token = CoreIdToken::new(
         claims,
-        &signing_key(i.active_key),
+        &key,
         CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
         Some(&AccessToken::new(access_token.to_owned())),
         None,
@@ -612,6 +641,28 @@ fn id_token(i: &Inner, user: &TestUser, nonce: Option<String>, access_token: &st
         return format!("{head}.{}", URL_SAFE_NO_PAD.encode(sig));
     }
     jwt
+}
+
+/// A JWT whose header says `alg: none` (no signature) or `HS256` keyed with the client secret:
+/// both must be refused by a client that expects RS256.
+fn unsigned_or_hmac(i: &Inner, claims: &CoreIdTokenClaims) -> String {
+    use hkdf::hmac::{Hmac, Mac};
+    let alg = if i.fault == Fault::AlgNone {
+        "none"
+    } else {
+        "HS256"
+    };
+    let header = URL_SAFE_NO_PAD.encode(json!({ "alg": alg, "typ": "JWT" }).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize"));
+    let signing_input = format!("{header}.{payload}");
+    if alg == "none" {
+        return format!("{signing_input}.");
+    }
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(i.client_secret.as_bytes()).expect("any key length");
+    mac.update(signing_input.as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{sig}")
 }
 
 fn chrono_from(t: i64) -> chrono::DateTime<chrono::Utc> {

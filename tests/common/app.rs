@@ -1,0 +1,140 @@
+//! An app with protected routes, served on 127.0.0.1 and signing in at the test kit's provider.
+
+use axum::{routing::get, Json, Router};
+use hf_auth_runtime::{
+    mask_of, testing::TestProvider, Guarded, HfAuthBuilder, HfUser, OrgRequirement, Requirement,
+    RequirementSource, Role, ScopeCheck,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::{location, Browser};
+
+struct WriteRepos;
+impl RequirementSource for WriteRepos {
+    const REQUIREMENT: &'static Requirement = &Requirement {
+        scope_mask: mask_of(&["read-repos", "write-repos"]),
+        scopes: &["read-repos", "write-repos"],
+        extra_scopes: &[],
+        orgs: &[],
+    };
+}
+struct AcmeAdmin;
+impl RequirementSource for AcmeAdmin {
+    const REQUIREMENT: &'static Requirement = &Requirement {
+        scope_mask: 0,
+        scopes: &[],
+        extra_scopes: &[],
+        orgs: &[OrgRequirement {
+            org: "acme",
+            role: Some(Role::Admin),
+        }],
+    };
+}
+struct AcmeMember;
+impl RequirementSource for AcmeMember {
+    const REQUIREMENT: &'static Requirement = &Requirement {
+        scope_mask: 0,
+        scopes: &[],
+        extra_scopes: &[],
+        orgs: &[OrgRequirement {
+            org: "acme",
+            role: None,
+        }],
+    };
+}
+
+async fn me(user: HfUser) -> Json<Value> {
+    Json(json!({
+        "sub": user.id(),
+        "preferred_username": user.handle(),
+        "orgs": user.orgs(),
+        "scopes": user.scopes(),
+    }))
+}
+
+pub struct App {
+    pub base: String,
+    pub provider: TestProvider,
+    pub auth: hf_auth_runtime::HfAuth,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+pub async fn start_with(
+    provider: TestProvider,
+    edit: impl FnOnce(HfAuthBuilder) -> HfAuthBuilder,
+) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let builder = provider
+        .app_config(&base)
+        .scopes("openid profile read-repos write-repos")
+        .scope_check(ScopeCheck::Off);
+    let auth = edit(builder).build().await.expect("the app starts");
+    let router = Router::new()
+        .route(
+            "/",
+            get(|u: Option<HfUser>| async move {
+                u.map_or("anonymous".to_owned(), |u| u.handle().to_owned())
+            }),
+        )
+        .route("/me", get(me))
+        .route("/write", get(|_: Guarded<WriteRepos>| async { "written" }))
+        .route("/acme", get(|_: Guarded<AcmeMember>| async { "acme" }))
+        .route(
+            "/acme/admin",
+            get(|_: Guarded<AcmeAdmin>| async { "acme admin" }),
+        );
+    let app = auth.clone().attach(router);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    App {
+        base,
+        provider,
+        auth,
+        _server: server,
+    }
+}
+
+pub async fn start() -> App {
+    start_with(TestProvider::start().await, |b| b).await
+}
+
+impl App {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Runs a login from the app's login route to the app's answer after the callback.
+    pub async fn login(&self, browser: &mut Browser, target: &str) -> reqwest::Response {
+        let login = format!(
+            "{}/oauth/huggingface/login?_target_url={}",
+            self.base,
+            urlencode(target)
+        );
+        let r = browser.get(&login).await;
+        let authorize = location(&r);
+        assert!(authorize.starts_with(self.provider.issuer()), "{authorize}");
+        let r = browser.get(&authorize).await;
+        let callback = location(&r);
+        assert!(
+            callback.starts_with(&self.url("/oauth/huggingface/callback")),
+            "{callback}"
+        );
+        browser.get(&callback).await
+    }
+
+    pub async fn json(&self, browser: &mut Browser, path: &str) -> (StatusCode, Value) {
+        let r = browser
+            .get_with_accept(&self.url(path), "application/json")
+            .await;
+        let status = r.status();
+        let body = r.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
