@@ -97,6 +97,52 @@ pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What a browser could make of a Location value: it must stay on this site.
+    fn stays_on_site(location: &str) -> bool {
+        let base = url::Url::parse("https://app.example/").unwrap();
+        location.starts_with('/')
+            && !location.starts_with("//")
+            && base.join(location).is_ok_and(|u| u.host_str() == Some("app.example"))
+    }
+
+    proptest! {
+        #[test]
+        fn any_target_yields_a_same_site_path(target in ".{0,64}") {
+            let out = safe_return_path(Some(&target));
+            prop_assert!(stays_on_site(out), "{target:?} -> {out:?}");
+            prop_assert!(axum::http::HeaderValue::from_str(out).is_ok());
+        }
+
+        #[test]
+        fn slash_and_percent_soup_never_leaves(target in "[/\\%2fF5cC0-9a-z:.\t\n]{0,24}") {
+            let out = safe_return_path(Some(&target));
+            prop_assert!(stays_on_site(out), "{target:?} -> {out:?}");
+        }
+
+        #[test]
+        fn plain_local_paths_are_kept(path in "(/[a-z0-9_-]{1,8}){1,4}(\\?[a-z]=[0-9]{1,3})?") {
+            prop_assert_eq!(safe_return_path(Some(&path)), path.as_str());
+        }
+
+        #[test]
+        fn callback_parser_never_panics(query in ".{0,200}") {
+            let _ = CallbackParams::parse(Some(&query));
+            let _ = query_param(Some(&query), "_target_url");
+        }
+
+        #[test]
+        fn callback_parser_round_trips(code in "[ -~]{1,40}", state in "[ -~]{1,40}") {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("code", &code)
+                .append_pair("state", &state)
+                .finish();
+            let p = CallbackParams::parse(Some(&query)).unwrap();
+            prop_assert_eq!(p.code.as_deref(), Some(code.as_str()));
+            prop_assert_eq!(p.state.as_deref(), Some(state.as_str()));
+        }
+    }
 
     #[test]
     fn keeps_local_paths() {
