@@ -33,6 +33,9 @@ pub mod config;
 mod crypto;
 pub mod error;
 mod flow;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod mock;
 mod pages;
