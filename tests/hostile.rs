@@ -309,3 +309,38 @@ async fn load_while_the_provider_is_slow() {
         metrics.num_alive_tasks()
     );
 }
+
+#[tokio::test]
+async fn a_code_used_twice_is_refused_by_the_provider_and_gives_no_session() {
+    let app = start().await;
+    let mut b = Browser::new();
+    let first = {
+        let r = b.get(&app.url("/oauth/huggingface/login")).await;
+        location(&b.get(&location(&r)).await)
+    };
+    let second = {
+        let r = b.get(&app.url("/oauth/huggingface/login")).await;
+        location(&b.get(&location(&r)).await)
+    };
+    assert_eq!(location(&b.get(&first).await), "/");
+    b.jar.remove("hf_auth_session");
+    // The first login's code with the second login's (valid, unused) state.
+    let param = |url: &str, name: &str| {
+        url::Url::parse(url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let crafted = app.url(&format!(
+        "/oauth/huggingface/callback?code={}&state={}",
+        param(&first, "code"),
+        param(&second, "state")
+    ));
+    let r = b.get(&crafted).await;
+    assert_eq!(r.status(), 401);
+    assert!(!b.has_session());
+    assert_eq!(app.provider.token_requests(), 2);
+}

@@ -104,7 +104,9 @@ mod tests {
         let base = url::Url::parse("https://app.example/").unwrap();
         location.starts_with('/')
             && !location.starts_with("//")
-            && base.join(location).is_ok_and(|u| u.host_str() == Some("app.example"))
+            && base
+                .join(location)
+                .is_ok_and(|u| u.host_str() == Some("app.example"))
     }
 
     proptest! {
