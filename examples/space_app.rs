@@ -130,8 +130,7 @@ fn signed_out(links: &Links) -> String {
         "<h1>hf-auth demo</h1>\
          <p>Sign in to see what this app learns about you: your profile, your organizations and \
          the permissions you grant.</p>\
-         <a class=\"hf-signin\" href=\"{login}\"><span aria-hidden=\"true\">🤗</span>\
-         Sign in with Hugging Face</a>",
+         <a class=\"hf-signin\" href=\"{login}\">{HF_LOGO}<span>Sign in with Hugging Face</span></a>",
         login = escape(&links.login),
     )
 }
@@ -143,7 +142,7 @@ fn signed_in(links: &Links, user: &HfUser) -> String {
             "<img class=\"avatar\" src=\"{}\" alt=\"\" width=\"64\" height=\"64\">",
             escape(url)
         ),
-        _ => "<div class=\"avatar\" aria-hidden=\"true\">🤗</div>".to_owned(),
+        _ => format!("<div class=\"avatar\" aria-hidden=\"true\">{HF_LOGO}</div>"),
     };
     let name = user.name().unwrap_or(user.handle());
     let orgs: String = if user.orgs().is_empty() {
@@ -154,7 +153,7 @@ fn signed_in(links: &Links, user: &HfUser) -> String {
             .map(|o| {
                 let role = o.role.map_or("role not shared", |r| r.as_str());
                 format!(
-                    "<li><b>{}</b> <span class=\"muted\">{role}</span></li>",
+                    "<li><b>{}</b><span class=\"tag\">{role}</span></li>",
                     escape(&o.handle)
                 )
             })
@@ -163,18 +162,18 @@ fn signed_in(links: &Links, user: &HfUser) -> String {
     let scopes: String = user
         .scopes()
         .iter()
-        .map(|s| format!("<code>{}</code> ", escape(s)))
+        .map(|s| format!("<code>{}</code>", escape(s)))
         .collect();
     format!(
         "<div class=\"who\">{avatar}<div><h1>{name}</h1><p class=\"muted\">@{handle}</p></div></div>\
-         <h2>Organizations</h2><ul>{orgs}</ul>\
-         <h2>Granted scopes</h2><p>{scopes}</p>\
+         <h2>Organizations</h2><ul class=\"orgs\">{orgs}</ul>\
+         <h2>Granted scopes</h2><p class=\"scopes\">{scopes}</p>\
          <h2>Try the protected routes</h2><ul class=\"routes\">\
-         <li><a href=\"/me\">/me</a> any signed-in user</li>\
-         <li><a href=\"/write\">/write</a> scope <code>write-repos</code> (includes <code>read-repos</code>)</li>\
-         <li><a href=\"/manage\">/manage</a> scope <code>manage-repos</code> (never asked for: 403)</li>\
-         <li><a href=\"/acme\">/acme</a> member of <code>acme</code></li>\
-         <li><a href=\"/acme/admin\">/acme/admin</a> admin of <code>acme</code></li></ul>\
+         <li><a href=\"/me\">/me</a><span>any signed-in user</span></li>\
+         <li><a href=\"/write\">/write</a><span>scope <code>write-repos</code> (includes <code>read-repos</code>)</span></li>\
+         <li><a href=\"/manage\">/manage</a><span>scope <code>manage-repos</code>, never asked for: 403</span></li>\
+         <li><a href=\"/acme\">/acme</a><span>member of <code>acme</code></span></li>\
+         <li><a href=\"/acme/admin\">/acme/admin</a><span>admin of <code>acme</code></span></li></ul>\
          <a class=\"button\" href=\"{logout}\">Sign out</a>",
         name = escape(name),
         handle = escape(user.handle()),
@@ -182,22 +181,44 @@ fn signed_in(links: &Links, user: &HfUser) -> String {
     )
 }
 
+/// The Hugging Face logo, inline: the pages make no request to another site.
+const HF_LOGO: &str = "<svg class=\"hf-logo\" viewBox=\"0 0 32 32\" width=\"24\" height=\"24\" \
+aria-hidden=\"true\" focusable=\"false\"><circle cx=\"16\" cy=\"14.5\" r=\"12.5\" fill=\"#FFD21E\"/>\
+<circle cx=\"11.3\" cy=\"11.6\" r=\"1.9\" fill=\"#3A3B45\"/><circle cx=\"20.7\" cy=\"11.6\" r=\"1.9\" fill=\"#3A3B45\"/>\
+<path d=\"M10.4 16.4c1 3.5 3.2 5.2 5.6 5.2s4.6-1.7 5.6-5.2c-1.9.9-3.7 1.3-5.6 1.3s-3.7-.4-5.6-1.3z\" fill=\"#3A3B45\"/>\
+<ellipse cx=\"16\" cy=\"19.9\" rx=\"2.4\" ry=\"1.2\" fill=\"#EF4E4E\"/>\
+<ellipse cx=\"6.8\" cy=\"24\" rx=\"4.2\" ry=\"3\" transform=\"rotate(-35 6.8 24)\" fill=\"#FFD21E\" stroke=\"#FF9D0B\" stroke-width=\"1.4\"/>\
+<ellipse cx=\"25.2\" cy=\"24\" rx=\"4.2\" ry=\"3\" transform=\"rotate(35 25.2 24)\" fill=\"#FFD21E\" stroke=\"#FF9D0B\" stroke-width=\"1.4\"/></svg>";
+
 const CSS: &str = "\
 *{box-sizing:border-box}\
-body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f9fafb;color:#111827}\
-main{max-width:36rem;margin:8vh auto;padding:2rem;background:#fff;border:1px solid #e5e7eb;border-radius:14px}\
-@media(max-width:40rem){main{margin:0;border:0;border-radius:0;min-height:100vh}}\
-h1{font-size:1.4rem;margin:0}h2{font-size:1rem;margin:1.6rem 0 .5rem;color:#374151}\
-p,li{line-height:1.6}ul{padding-left:1.2rem;margin:0}a{color:#2563eb}\
-code{background:#f3f4f6;padding:.05em .35em;border-radius:4px;font-size:.9em}\
-.muted{color:#6b7280}.mock{background:#fef3c7;color:#92400e;padding:.4rem .8rem;border-radius:8px;margin-top:0}\
-.who{display:flex;gap:1rem;align-items:center}.who p{margin:0}\
-.avatar{width:64px;height:64px;border-radius:50%;background:#fde68a;display:grid;place-items:center;font-size:2rem;flex:none;object-fit:cover}\
-.hf-signin{display:inline-flex;align-items:center;gap:.5rem;margin-top:.5rem;padding:.6rem 1.2rem;\
-border-radius:9999px;background:#000;color:#fff;font-weight:600;text-decoration:none}\
-.hf-signin:hover,.hf-signin:focus{background:#1f2937}.hf-signin span{font-size:1.3em;line-height:1}\
-.button{display:inline-block;margin-top:1.6rem;padding:.5rem 1rem;border:1px solid #d1d5db;border-radius:8px;\
-color:#111827;text-decoration:none}.button:hover{background:#f3f4f6}";
+body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f9fafb;color:#111827;\
+-webkit-text-size-adjust:100%}\
+main{max-width:36rem;margin:8vh auto;padding:2rem;background:#fff;border:1px solid #e5e7eb;border-radius:16px;\
+box-shadow:0 1px 3px rgba(0,0,0,.04)}\
+@media(max-width:40rem){main{margin:0;padding:1.5rem 1.25rem;border:0;border-radius:0;box-shadow:none;min-height:100vh}}\
+h1{font-size:1.4rem;margin:0;overflow-wrap:anywhere}h2{font-size:.8rem;margin:1.75rem 0 .6rem;color:#6b7280;\
+text-transform:uppercase;letter-spacing:.05em}\
+p,li{line-height:1.6}ul{padding:0;margin:0;list-style:none}a{color:#2563eb}\
+code{background:#f3f4f6;padding:.05em .4em;border-radius:5px;font-size:.85em;white-space:nowrap}\
+.muted{color:#6b7280}.mock{background:#fef3c7;color:#92400e;padding:.5rem .8rem;border-radius:8px;margin:0 0 1.25rem}\
+.who{display:flex;gap:1rem;align-items:center;min-width:0}.who p{margin:0;overflow-wrap:anywhere}\
+.avatar{width:64px;height:64px;border-radius:50%;background:#fef3c7;display:grid;place-items:center;flex:none;\
+object-fit:cover;border:1px solid #e5e7eb}.avatar .hf-logo{width:40px;height:40px}\
+.orgs li{display:flex;gap:.5rem;align-items:center}\
+.tag{font-size:.75rem;padding:.05rem .5rem;border-radius:9999px;background:#eef2ff;color:#4338ca}\
+.scopes{display:flex;flex-wrap:wrap;gap:.4rem;margin:0}\
+.routes li{display:grid;grid-template-columns:7rem 1fr;gap:.75rem;padding:.55rem 0;border-top:1px solid #f3f4f6}\
+.routes li:first-child{border-top:0}.routes a{font-weight:600;text-decoration:none}.routes span{color:#4b5563}\
+@media(max-width:24rem){.routes li{grid-template-columns:1fr;gap:0}}\
+.hf-signin{display:inline-flex;align-items:center;gap:.6rem;margin-top:.75rem;min-height:44px;padding:.5rem 1.25rem .5rem .9rem;\
+border-radius:9999px;background:#000;color:#fff;font-weight:600;font-size:1rem;text-decoration:none;\
+box-shadow:0 1px 2px rgba(0,0,0,.2)}\
+.hf-signin:hover{background:#1f2937}.hf-signin:focus-visible{outline:3px solid #fbbf24;outline-offset:2px}\
+.hf-signin .hf-logo{flex:none}\
+.button{display:inline-flex;align-items:center;min-height:44px;margin-top:1.75rem;padding:.5rem 1.1rem;\
+border:1px solid #d1d5db;border-radius:10px;color:#111827;text-decoration:none;font-weight:500}\
+.button:hover{background:#f3f4f6}";
 
 // ---------------------------------------------------------------------------------------------
 // Start-up.

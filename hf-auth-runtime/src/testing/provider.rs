@@ -1,5 +1,5 @@
 //! An OpenID provider on 127.0.0.1 that answers like huggingface.co: discovery, JWKS,
-//! authorize (consent decided by the test), token (authorization code with PKCE S256 and
+//! authorize (consent decided by the test, or an interactive consent page for browser tests),
 //! `client_secret_basic`, refresh), userinfo with `orgs`, `isPro` and `canPay`; RS256 ID tokens;
 //! key rotation; and switches for the faults a test wants to see handled.
 
@@ -31,6 +31,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::{config::HfAuthBuilder, session::now_unix};
+
+// A child module (it reads the provider's state), kept in its own file.
+#[path = "consent.rs"]
+mod consent;
 
 const KEYS: [(&str, &str); 2] = [
     ("test-key-1", include_str!("keys/test-key-1.pem")),
@@ -172,6 +176,8 @@ struct Inner {
     token_requests: usize,
     refresh_requests: usize,
     jwks_requests: usize,
+    interactive: bool,
+    pending: consent::Pending,
 }
 
 /// A running test provider; it stops when dropped.
@@ -221,11 +227,14 @@ impl TestProvider {
             token_requests: 0,
             refresh_requests: 0,
             jwks_requests: 0,
+            interactive: false,
+            pending: Default::default(),
         }));
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/oauth/jwks", get(jwks))
             .route("/oauth/authorize", get(authorize))
+            .route("/oauth/authorize/decision", post(consent::decision))
             .route("/oauth/token", post(token))
             .route("/oauth/userinfo", get(userinfo))
             .with_state(inner.clone());
@@ -263,6 +272,12 @@ impl TestProvider {
     /// What the consent step answers.
     pub fn set_consent(&self, consent: Consent) {
         self.with(|i| i.consent = consent);
+    }
+    /// Whether `/oauth/authorize` shows a consent page (app, scopes, "Authorize" and "Deny"
+    /// buttons) for a real browser to click, instead of answering at once as [`Consent`] says.
+    /// Off by default. On "Authorize", a [`Consent::GrantOnly`] still narrows the grant.
+    pub fn set_interactive(&self, on: bool) {
+        self.with(|i| i.interactive = on);
     }
     /// Switches a fault on (or off with [`Fault::None`]).
     pub fn set_fault(&self, fault: Fault) {
@@ -356,8 +371,25 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Response {
+    let interactive = inner.lock().expect("lock").interactive;
+    let decision = if interactive {
+        consent::Decision::Ask
+    } else {
+        consent::Decision::Programmed
+    };
+    answer_authorize(&inner, q, decision)
+}
+
+/// Validates an authorization request and answers it: with the consent page
+/// ([`consent::Decision::Ask`]), or a redirect with a code or an error.
+fn answer_authorize(
+    inner: &Mutex<Inner>,
+    q: AuthorizeQuery,
+    decision: consent::Decision,
+) -> Response {
     let mut i = inner.lock().expect("lock");
-    let (Some(client_id), Some(redirect_uri)) = (q.client_id, q.redirect_uri) else {
+    let (Some(client_id), Some(redirect_uri)) = (q.client_id.clone(), q.redirect_uri.clone())
+    else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -388,7 +420,8 @@ async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Res
     if q.response_type.as_deref() != Some("code") {
         return reply(&[("error", "unsupported_response_type")]);
     }
-    let (Some(challenge), Some("S256")) = (q.code_challenge, q.code_challenge_method.as_deref())
+    let (Some(challenge), Some("S256")) =
+        (q.code_challenge.clone(), q.code_challenge_method.as_deref())
     else {
         return reply(&[
             ("error", "invalid_request"),
@@ -397,11 +430,20 @@ async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Res
     };
     let asked: Vec<String> = q
         .scope
+        .clone()
         .unwrap_or_default()
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let granted = match &i.consent {
+    let answer = match decision {
+        consent::Decision::Ask => {
+            return consent::ask(&mut i, q, &client_id, &asked);
+        }
+        consent::Decision::Deny => &Consent::Deny,
+        consent::Decision::Authorize if i.consent == Consent::Deny => &Consent::Approve,
+        consent::Decision::Authorize | consent::Decision::Programmed => &i.consent,
+    };
+    let granted = match answer {
         Consent::Deny => {
             return reply(&[
                 ("error", "access_denied"),
@@ -422,7 +464,7 @@ async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Res
             client_id,
             redirect_uri,
             scopes: granted,
-            nonce: q.nonce,
+            nonce: q.nonce.clone(),
             challenge,
             user,
             expires_at: now_unix() + 60,
