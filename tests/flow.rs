@@ -389,7 +389,14 @@ async fn lost_flow_cookie_escapes_the_iframe_to_the_direct_space_url() {
     let r = b.get(&location(&r)).await;
     let callback = location(&r);
     b.jar.clear();
-    assert_eq!(b.get(&callback).await.status(), 400);
+    let r = b.get(&callback).await;
+    assert_eq!(r.status(), 400);
+    // A redirect cannot leave an iframe: the page offers the direct URL in a new tab.
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("href=\"https://me-app.hf.space/oauth/huggingface/login\" target=\"_blank\""),
+        "{page}"
+    );
 }
 
 #[tokio::test]

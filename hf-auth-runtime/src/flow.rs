@@ -353,6 +353,14 @@ fn error_page(state: &Arc<AuthState>, e: &FlowError) -> Response {
     {
         paragraphs.push(format!("Hugging Face said: {}", pages::escape(d)));
     }
+    if let (FlowError::CookieLost, Some(direct)) = (e, &state.direct_url) {
+        // A redirect cannot leave an iframe; a link opened in a new tab can, and there the
+        // app's cookies are first-party.
+        paragraphs.push(format!(
+            "<a href=\"{}\" target=\"_blank\" rel=\"noopener\">Open the app in a new tab</a> and sign in there.",
+            pages::escape(&format!("{direct}{}", state.routes.login))
+        ));
+    }
     let mut r = (
         e.status(),
         Html(pages::page(

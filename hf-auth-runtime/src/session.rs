@@ -52,8 +52,10 @@ pub(crate) fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// How cookies are set: `Secure; SameSite=None` behind https (Spaces show apps in an iframe),
-/// `SameSite=Lax` on plain-http localhost.
+/// How cookies are set: `Secure; SameSite=None; Partitioned` behind https (Spaces show apps in
+/// an iframe on huggingface.co, where browsers increasingly block unpartitioned third-party
+/// cookies; a partitioned cookie is kept per top-level site, CHIPS), `SameSite=Lax` on
+/// plain-http localhost.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CookiePolicy {
     pub secure: bool,
@@ -67,6 +69,7 @@ impl CookiePolicy {
         if self.secure {
             c.set_secure(true);
             c.set_same_site(SameSite::None);
+            c.set_partitioned(true);
         } else {
             c.set_same_site(SameSite::Lax);
         }
@@ -321,9 +324,8 @@ pub(crate) mod tests {
             value[i] ^= 1 << bit;
             if let Ok(v) = String::from_utf8(value) {
                 if v != cookies[0].1 {
-                    let forged = vec![(cookies[0].0.clone(), v)];
                     let mut h = HeaderMap::new();
-                    if let Ok(hv) = HeaderValue::from_str(&format!("{}={}", forged[0].0, forged[0].1)) {
+                    if let Ok(hv) = HeaderValue::from_str(&format!("{}={v}", cookies[0].0)) {
                         h.insert(COOKIE, hv);
                         // base64url has unused low bits in its last character: a flip there
                         // can decode to the same bytes, which is not a forgery.
