@@ -1,7 +1,8 @@
 //! An OpenID provider on 127.0.0.1 that answers like huggingface.co: discovery, JWKS,
 //! authorize (consent decided by the test, or an interactive consent page for browser tests),
-//! `client_secret_basic`, refresh), userinfo with `orgs`, `isPro` and `canPay`; RS256 ID tokens;
-//! key rotation; and switches for the faults a test wants to see handled.
+//! token (authorization code with PKCE S256 and `client_secret_basic`, refresh), userinfo with
+//! `orgs`, `isPro` and `canPay`; RS256 ID tokens; key rotation; and switches for the faults a
+//! test wants to see handled.
 
 use std::{
     collections::HashMap,
