@@ -20,10 +20,12 @@
 //! # }
 //! ```
 
+mod bench;
 mod provider;
 
 use std::time::Duration;
 
+pub use bench::*;
 pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser};
 
 use crate::{config::HfAuth, mock::MockUser, session};

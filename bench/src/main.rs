@@ -1,0 +1,231 @@
+//! The servers of the load benchmark (`scripts/bench-load.sh`, see BENCHMARKS.md). Loopback only.
+//!
+//! ```text
+//! load-bench hf [--mint N FILE]   # A: GET /me behind #[hf_login] (mock mode)
+//!                                 # B: GET /me-open, the same handler without protection
+//! load-bench login                # C: GET /me behind axum-login + tower-sessions (MemoryStore),
+//!                                 #    POST /login signs the one user in
+//! ```
+//!
+//! Each binds `127.0.0.1:0` and prints `listening on http://ADDR` as its first stdout line. `hf`
+//! then prints `cookie: ...`, a valid session cookie for A; with `--mint N FILE` it first writes
+//! N distinct session cookies (N different users), one `Cookie` header value per line, to FILE.
+//! The Tokio runtime has one worker per CPU the process may run on (`taskset` sets that).
+
+use std::{
+    collections::HashMap, convert::Infallible, fmt, io::Write, process::ExitCode, sync::Arc,
+};
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
+use hf_auth_runtime::{hf_login, testing, HfAuth, HfUser, MockUser};
+use serde_json::{json, Value};
+use tower_sessions::{MemoryStore, SessionManagerLayer};
+
+/// The scopes the app asks for and every user here granted.
+const SCOPES: &str = "openid profile read-repos";
+
+/// What `/me` answers in all three apps: the same JSON from the signed-in user's profile.
+fn profile(
+    id: &str,
+    handle: &str,
+    name: Option<&str>,
+    orgs: usize,
+    scopes: Vec<&str>,
+) -> Json<Value> {
+    Json(json!({
+        "route": "/me",
+        "sub": id,
+        "preferred_username": handle,
+        "name": name,
+        "orgs": orgs,
+        "scopes": scopes,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A and B: hf-auth.
+// ---------------------------------------------------------------------------------------------
+
+/// A: any signed-in user.
+#[hf_login]
+async fn me(user: HfUser) -> Json<Value> {
+    profile(
+        user.id(),
+        user.handle(),
+        user.name(),
+        user.orgs().len(),
+        user.scopes(),
+    )
+}
+
+/// B: the same handler, without protection (a fixed user of the same shape).
+async fn me_open() -> Json<Value> {
+    profile(
+        "5e0b1c5b4d2e6f7a8b9c0d1e",
+        "dev-user",
+        Some("Dev User"),
+        0,
+        SCOPES.split(' ').collect(),
+    )
+}
+
+async fn serve_hf(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let auth = HfAuth::builder()
+        .scopes(SCOPES)
+        .mock_user(MockUser::default())
+        .build()
+        .await?;
+    if let [flag, n, file] = args {
+        if flag != "--mint" {
+            return Err(format!("unknown option {flag}").into());
+        }
+        let n: usize = n.parse()?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
+        for i in 0..n {
+            let user = MockUser::new(format!("user-{i:06}")).name(format!("User {i}"));
+            writeln!(out, "{}", testing::session_cookie(&auth, &user))?;
+        }
+        out.flush()?;
+        eprintln!("minted {n} distinct session cookies into {file}");
+    } else if !args.is_empty() {
+        return Err("usage: load-bench hf [--mint N FILE]".into());
+    }
+    // `attach` layers only the routes given to it: /me-open, merged afterwards, runs without
+    // hf-auth's layers, as in an app that does not use hf-auth at all.
+    let protected = auth.attach(Router::new().route("/me", get(me)));
+    let app = Router::new()
+        .route("/me-open", get(me_open))
+        .merge(protected);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    println!(
+        "cookie: {}",
+        testing::session_cookie(&auth, &MockUser::default())
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// C: axum-login + tower-sessions with a MemoryStore.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+struct User {
+    id: i64,
+    sub: String,
+    handle: String,
+    name: String,
+    scopes: Vec<String>,
+    /// What axum-login compares on every request to tell whether the session is still valid
+    /// (usually the password hash).
+    auth_hash: Vec<u8>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthUser for User {
+    type Id = i64;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn session_auth_hash(&self) -> &[u8] {
+        &self.auth_hash
+    }
+}
+
+#[derive(Clone)]
+struct Users(Arc<HashMap<i64, User>>);
+
+impl AuthnBackend for Users {
+    type User = User;
+    type Credentials = i64;
+    type Error = Infallible;
+
+    async fn authenticate(&self, id: i64) -> Result<Option<User>, Infallible> {
+        Ok(self.0.get(&id).cloned())
+    }
+
+    async fn get_user(&self, id: &i64) -> Result<Option<User>, Infallible> {
+        Ok(self.0.get(id).cloned())
+    }
+}
+
+/// C: the same check, "signed in?", and the same answer.
+async fn me_login(auth: AuthSession<Users>) -> Response {
+    match &auth.user {
+        Some(u) => profile(
+            &u.sub,
+            &u.handle,
+            Some(&u.name),
+            0,
+            u.scopes.iter().map(String::as_str).collect(),
+        )
+        .into_response(),
+        None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+/// Signs user 1 in (no password: the bench measures sessions, not password hashing).
+async fn login(mut auth: AuthSession<Users>) -> StatusCode {
+    match auth.authenticate(1).await {
+        Ok(Some(user)) if auth.login(&user).await.is_ok() => StatusCode::NO_CONTENT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn serve_login() -> Result<(), Box<dyn std::error::Error>> {
+    let user = User {
+        id: 1,
+        sub: "5e0b1c5b4d2e6f7a8b9c0d1e".into(),
+        handle: "dev-user".into(),
+        name: "Dev User".into(),
+        scopes: SCOPES.split(' ').map(str::to_owned).collect(),
+        auth_hash: b"0123456789abcdef0123456789abcdef".to_vec(),
+    };
+    let users = Users(Arc::new(HashMap::from([(user.id, user)])));
+    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
+    let app = Router::new()
+        .route("/me", get(me_login))
+        .route("/login", post(login))
+        .layer(AuthManagerLayerBuilder::new(users, sessions).build());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // One worker per CPU this process may use: `taskset -c 0` gives one.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let result = match args.first().map(String::as_str) {
+        Some("hf") => runtime.block_on(serve_hf(&args[1..])),
+        Some("login") if args.len() == 1 => runtime.block_on(serve_login()),
+        _ => Err("usage: load-bench hf [--mint N FILE] | load-bench login".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

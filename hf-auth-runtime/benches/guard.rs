@@ -1,0 +1,505 @@
+//! What hf-auth's protection costs per request.
+//!
+//! ```text
+//! cargo bench -p hf-auth-runtime --features testing --bench guard
+//! cargo bench -p hf-auth-runtime --features testing --bench guard -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Profile one case with `-- --profile-time 5 'guard/signed_in/0_orgs'` (under `valgrind
+//! --tool=callgrind` for instance); the report below is then skipped.
+//!
+//! Before criterion runs, the bench prints cookie sizes and the heap allocations of each case
+//! (counted by the global allocator below), then criterion times:
+//! - `decode/{orgs}`: find, decrypt and deserialize the session cookie (users in 0..500 orgs);
+//! - `check/{req}/{orgs}`: `Requirement::check` on an already decoded user;
+//! - `guard/{req}/{orgs}`: the whole `Guarded<R>` extractor (decode, expiry, check, keep the user
+//!   for the handler) for `signed_in`, `3_scopes` and `org_role` (`acme` with role `write`,
+//!   the last of the user's orgs);
+//! - `scopes/...`: the guard for a user granted 1 or all 18 scopes;
+//! - `issue/...`: issuing a session cookie (`testing::session_cookie`, and the sealing alone);
+//! - `router/...`: a request through an axum router with `tower::ServiceExt::oneshot`: the
+//!   `#[hf_login]` handler against the same handler unprotected, in one group so the ratio
+//!   comes from one run.
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    future::Future,
+    hint::black_box,
+    pin::pin,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::FromRequestParts,
+    http::{header::COOKIE, request::Parts, HeaderMap, HeaderValue, Request},
+    routing::get,
+    Json, Router,
+};
+use criterion::{criterion_group, BenchmarkId, Criterion};
+use hf_auth_runtime::{
+    hf_login, mask_of, testing, Guarded, HfAuth, HfUser, MockUser, OrgRequirement, Requirement,
+    RequirementSource, Role, ScopeCheck, SCOPES,
+};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+// ---------------------------------------------------------------------------------------------
+// A global allocator that counts allocations (alloc, alloc_zeroed and realloc each count one).
+// ---------------------------------------------------------------------------------------------
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed on unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(new_size as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Average allocations and allocated bytes of one call of `f` (after one warm-up call).
+fn allocations(mut f: impl FnMut()) -> (f64, f64) {
+    const N: u64 = 1000;
+    f();
+    let (a0, b0) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
+    for _ in 0..N {
+        f();
+    }
+    let (a1, b1) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
+    ((a1 - a0) as f64 / N as f64, (b1 - b0) as f64 / N as f64)
+}
+
+/// Runs a future that must not wait (the guard awaits only to refresh an expired token, the
+/// routers here never wait on I/O), without the overhead of an executor.
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("the future waited; the bench assumes it never does"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The requirements measured, written by hand as the macros would.
+// ---------------------------------------------------------------------------------------------
+
+struct SignedIn;
+impl RequirementSource for SignedIn {
+    const REQUIREMENT: &'static Requirement = &Requirement::SIGNED_IN;
+}
+
+const THREE: &[&str] = &["read-repos", "write-repos", "inference-api"];
+struct ThreeScopes;
+impl RequirementSource for ThreeScopes {
+    const REQUIREMENT: &'static Requirement = &Requirement {
+        scope_mask: mask_of(THREE),
+        scopes: THREE,
+        extra_scopes: &[],
+        orgs: &[],
+    };
+}
+
+struct OrgRole;
+impl RequirementSource for OrgRole {
+    const REQUIREMENT: &'static Requirement = &Requirement {
+        scope_mask: 0,
+        scopes: &[],
+        extra_scopes: &[],
+        orgs: &[OrgRequirement {
+            org: "acme",
+            role: Some(Role::Write),
+        }],
+    };
+}
+
+const ALL_SCOPES: [&str; 18] = {
+    let mut names = [""; 18];
+    let mut i = 0;
+    while i < 18 {
+        names[i] = SCOPES[i].name;
+        i += 1;
+    }
+    names
+};
+struct EighteenScopes;
+impl RequirementSource for EighteenScopes {
+    const REQUIREMENT: &'static Requirement = &Requirement {
+        scope_mask: mask_of(&ALL_SCOPES),
+        scopes: &ALL_SCOPES,
+        extra_scopes: &[],
+        orgs: &[],
+    };
+}
+
+const ORG_COUNTS: [usize; 4] = [0, 10, 100, 500];
+const USER_SCOPES: &str = "openid profile read-memberships read-repos write-repos inference-api";
+
+/// A user in `n` orgs with 23-character handles (`acme` is the last one when `n > 0`).
+fn user_in_orgs(n: usize, scopes: &str) -> MockUser {
+    let mut user = MockUser::new("some-user").name("Some User").scopes(scopes);
+    for i in 0..n {
+        if i + 1 == n {
+            user = user.org("acme", Role::Admin);
+        } else {
+            user = user.org(format!("organization-number-{i:03}"), Role::ALL[i % 4]);
+        }
+    }
+    user
+}
+
+fn auth() -> HfAuth {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(
+        HfAuth::builder()
+            .scopes(&ALL_SCOPES.join(" "))
+            .scope_check(ScopeCheck::Off)
+            .build(),
+    )
+    .expect("a mock-mode app")
+}
+
+/// Request parts carrying `cookie`, with hf-auth's state as `attach` would put it.
+fn parts_with(auth: &HfAuth, cookie: &str) -> Parts {
+    let (mut parts, ()) = Request::get("/me")
+        .header(COOKIE, cookie)
+        .header("accept", "application/json")
+        .body(())
+        .expect("a request")
+        .into_parts();
+    testing::bench_attach_state(auth, &mut parts);
+    parts
+}
+
+fn headers_with(cookie: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        COOKIE,
+        HeaderValue::from_str(cookie).expect("a header value"),
+    );
+    h
+}
+
+/// The guard as axum runs it: `Guarded<R>::from_request_parts`.
+fn guard<R: RequirementSource>(parts: &mut Parts) -> bool {
+    ready(<Guarded<R> as FromRequestParts<()>>::from_request_parts(
+        parts,
+        &(),
+    ))
+    .is_ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The router benchmark: one handler, protected and not.
+// ---------------------------------------------------------------------------------------------
+
+/// What `/me` answers: the same work with or without protection.
+fn profile(
+    id: &str,
+    handle: &str,
+    name: Option<&str>,
+    orgs: usize,
+    scopes: Vec<&str>,
+) -> Json<Value> {
+    Json(json!({
+        "route": "/me",
+        "sub": id,
+        "preferred_username": handle,
+        "name": name,
+        "orgs": orgs,
+        "scopes": scopes,
+    }))
+}
+
+#[hf_login]
+async fn me(user: HfUser) -> Json<Value> {
+    profile(
+        user.id(),
+        user.handle(),
+        user.name(),
+        user.orgs().len(),
+        user.scopes(),
+    )
+}
+
+async fn me_open() -> Json<Value> {
+    profile(
+        "0123456789abcdef01234567",
+        "some-user",
+        Some("Some User"),
+        0,
+        USER_SCOPES.split(' ').collect(),
+    )
+}
+
+fn routers(auth: &HfAuth) -> (Router, Router) {
+    let attached = auth.attach(
+        Router::new()
+            .route("/me", get(me))
+            .route("/me-open", get(me_open)),
+    );
+    let bare = Router::new().route("/me-open", get(me_open));
+    (attached, bare)
+}
+
+fn request(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(COOKIE, cookie)
+        .header("accept", "application/json")
+        .body(Body::empty())
+        .expect("a request")
+}
+
+fn call(router: &Router, path: &str, cookie: &str) -> u16 {
+    ready(router.clone().oneshot(request(path, cookie)))
+        .expect("infallible")
+        .status()
+        .as_u16()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report printed before criterion's figures.
+// ---------------------------------------------------------------------------------------------
+
+fn report() {
+    let auth = auth();
+    println!("hf-auth guard bench: cookie sizes and heap allocations per call (mean of 1000)");
+    println!(
+        "{:<34} {:>12} {:>10} {:>12}",
+        "case", "cookie B", "allocs", "alloc B"
+    );
+    let row = |case: String, cookie: usize, (a, b): (f64, f64)| {
+        println!("{case:<34} {cookie:>12} {a:>10.1} {b:>12.0}");
+    };
+    for n in ORG_COUNTS {
+        let user = user_in_orgs(n, USER_SCOPES);
+        let cookie = testing::session_cookie(&auth, &user);
+        let headers = headers_with(&cookie);
+        row(
+            format!("decode/{n} orgs"),
+            cookie.len(),
+            allocations(|| {
+                black_box(testing::bench_decode_session(&auth, black_box(&headers)));
+            }),
+        );
+        let decoded = testing::bench_decode_session(&auth, &headers).expect("valid");
+        let mut parts = parts_with(&auth, &cookie);
+        assert!(guard::<SignedIn>(&mut parts), "{n} orgs: signed in");
+        assert!(guard::<ThreeScopes>(&mut parts), "{n} orgs: 3 scopes");
+        assert_eq!(guard::<OrgRole>(&mut parts), n > 0, "{n} orgs: org role");
+        row(
+            format!("check/org_role/{n} orgs"),
+            cookie.len(),
+            allocations(|| {
+                let _ = black_box(OrgRole::REQUIREMENT.check(black_box(&decoded)));
+            }),
+        );
+        row(
+            format!("guard/signed_in/{n} orgs"),
+            cookie.len(),
+            allocations(|| {
+                black_box(guard::<SignedIn>(&mut parts));
+            }),
+        );
+        if n > 0 {
+            row(
+                format!("guard/org_role/{n} orgs"),
+                cookie.len(),
+                allocations(|| {
+                    black_box(guard::<OrgRole>(&mut parts));
+                }),
+            );
+        }
+        row(
+            format!("issue/session_cookie/{n} orgs"),
+            cookie.len(),
+            allocations(|| {
+                black_box(testing::session_cookie(&auth, black_box(&user)));
+            }),
+        );
+        row(
+            format!("issue/seal/{n} orgs"),
+            cookie.len(),
+            allocations(|| {
+                black_box(testing::bench_encode_session(&auth, black_box(&decoded)));
+            }),
+        );
+    }
+    for (label, scopes) in [
+        ("1 scope", "openid"),
+        ("18 scopes", &ALL_SCOPES.join(" ")[..]),
+    ] {
+        let cookie = testing::session_cookie(&auth, &user_in_orgs(0, scopes));
+        let mut parts = parts_with(&auth, &cookie);
+        assert!(guard::<SignedIn>(&mut parts));
+        row(
+            format!("scopes/signed_in/{label}"),
+            cookie.len(),
+            allocations(|| {
+                black_box(guard::<SignedIn>(&mut parts));
+            }),
+        );
+    }
+    let cookie = testing::session_cookie(&auth, &user_in_orgs(0, USER_SCOPES));
+    let (attached, bare) = routers(&auth);
+    assert_eq!(call(&attached, "/me", &cookie), 200);
+    assert_eq!(call(&attached, "/me-open", &cookie), 200);
+    assert_eq!(call(&bare, "/me-open", &cookie), 200);
+    assert_eq!(call(&attached, "/me", "hf_auth_session=forged"), 401);
+    for (case, router, path) in [
+        ("router/protected", &attached, "/me"),
+        ("router/open_same_layers", &attached, "/me-open"),
+        ("router/open_bare", &bare, "/me-open"),
+    ] {
+        row(
+            case.to_owned(),
+            cookie.len(),
+            allocations(|| {
+                black_box(call(router, path, &cookie));
+            }),
+        );
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Criterion.
+// ---------------------------------------------------------------------------------------------
+
+fn bench_guard(c: &mut Criterion) {
+    let auth = auth();
+    let mut g = c.benchmark_group("decode");
+    for n in ORG_COUNTS {
+        let headers = headers_with(&testing::session_cookie(
+            &auth,
+            &user_in_orgs(n, USER_SCOPES),
+        ));
+        g.bench_function(BenchmarkId::from_parameter(format!("{n}_orgs")), |b| {
+            b.iter(|| testing::bench_decode_session(&auth, black_box(&headers)))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("check");
+    for n in ORG_COUNTS {
+        let cookie = testing::session_cookie(&auth, &user_in_orgs(n, USER_SCOPES));
+        let user = testing::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
+        g.bench_function(BenchmarkId::new("3_scopes", format!("{n}_orgs")), |b| {
+            b.iter(|| ThreeScopes::REQUIREMENT.check(black_box(&user)).is_ok())
+        });
+        if n > 0 {
+            g.bench_function(BenchmarkId::new("org_role", format!("{n}_orgs")), |b| {
+                b.iter(|| OrgRole::REQUIREMENT.check(black_box(&user)).is_ok())
+            });
+        }
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("guard");
+    for n in ORG_COUNTS {
+        let cookie = testing::session_cookie(&auth, &user_in_orgs(n, USER_SCOPES));
+        let mut parts = parts_with(&auth, &cookie);
+        g.bench_function(BenchmarkId::new("signed_in", format!("{n}_orgs")), |b| {
+            b.iter(|| guard::<SignedIn>(&mut parts))
+        });
+        g.bench_function(BenchmarkId::new("3_scopes", format!("{n}_orgs")), |b| {
+            b.iter(|| guard::<ThreeScopes>(&mut parts))
+        });
+        if n > 0 {
+            g.bench_function(BenchmarkId::new("org_role", format!("{n}_orgs")), |b| {
+                b.iter(|| guard::<OrgRole>(&mut parts))
+            });
+        }
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("scopes");
+    let all = ALL_SCOPES.join(" ");
+    for (label, scopes) in [("1_scope", "openid"), ("18_scopes", all.as_str())] {
+        let cookie = testing::session_cookie(&auth, &user_in_orgs(0, scopes));
+        let mut parts = parts_with(&auth, &cookie);
+        g.bench_function(BenchmarkId::new("signed_in", label), |b| {
+            b.iter(|| guard::<SignedIn>(&mut parts))
+        });
+        if label == "18_scopes" {
+            g.bench_function(BenchmarkId::new("require_18", label), |b| {
+                b.iter(|| guard::<EighteenScopes>(&mut parts))
+            });
+        }
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("issue");
+    for n in ORG_COUNTS {
+        let user = user_in_orgs(n, USER_SCOPES);
+        let cookie = testing::session_cookie(&auth, &user);
+        let decoded = testing::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
+        g.bench_function(
+            BenchmarkId::new("session_cookie", format!("{n}_orgs")),
+            |b| b.iter(|| testing::session_cookie(&auth, black_box(&user))),
+        );
+        g.bench_function(BenchmarkId::new("seal", format!("{n}_orgs")), |b| {
+            b.iter(|| testing::bench_encode_session(&auth, black_box(&decoded)))
+        });
+    }
+    g.finish();
+}
+
+fn bench_router(c: &mut Criterion) {
+    let auth = auth();
+    let cookie = testing::session_cookie(&auth, &user_in_orgs(0, USER_SCOPES));
+    let (attached, bare) = routers(&auth);
+    let mut g = c.benchmark_group("router");
+    g.bench_function("protected", |b| b.iter(|| call(&attached, "/me", &cookie)));
+    g.bench_function("open_same_layers", |b| {
+        b.iter(|| call(&attached, "/me-open", &cookie))
+    });
+    g.bench_function("open_bare", |b| b.iter(|| call(&bare, "/me-open", &cookie)));
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench_guard, bench_router
+}
+
+fn main() {
+    // `--profile-time` (run under a profiler) and `--list` want the selected benches only.
+    if !std::env::args().any(|a| a == "--profile-time" || a == "--list") {
+        report();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

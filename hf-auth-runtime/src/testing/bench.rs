@@ -1,0 +1,28 @@
+//! Hooks for the benchmarks in `hf-auth-runtime/benches/`: the session codec is crate-private,
+//! and these let a bench time its parts on their own. Hidden: not a public API.
+
+use std::sync::Arc;
+
+use axum::http::{request::Parts, HeaderMap};
+
+use crate::{config::HfAuth, session, user::HfUser};
+
+/// Decodes and verifies the session in `headers` with `auth`'s key: the first thing every guard
+/// does (the expiry check and the requirement come after).
+#[doc(hidden)]
+pub fn bench_decode_session(auth: &HfAuth, headers: &HeaderMap) -> Option<HfUser> {
+    session::decode(&auth.state.key, headers).map(|data| HfUser(Arc::new(data)))
+}
+
+/// Puts `auth`'s shared state into `parts`, as the layers `HfAuth::attach` adds do, so that an
+/// extractor such as `Guarded<R>` can run on bare request parts.
+#[doc(hidden)]
+pub fn bench_attach_state(auth: &HfAuth, parts: &mut Parts) {
+    parts.extensions.insert(auth.state.clone());
+}
+
+/// Seals `user`'s session into its cookies `(name, value)`, as a login does.
+#[doc(hidden)]
+pub fn bench_encode_session(auth: &HfAuth, user: &HfUser) -> Vec<(String, String)> {
+    session::encode(&auth.state.key, &user.0).expect("the session fits in cookies")
+}

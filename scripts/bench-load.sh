@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The load benchmark (BENCHMARKS.md): requests/s and latency of
+#   A  GET /me behind #[hf_login] (hf-auth, mock mode, a valid session cookie),
+#   B  GET /me-open, the same handler without protection, in the same process as A,
+#   C  GET /me behind axum-login + tower-sessions (MemoryStore), with a session made by one login,
+# with wrk on 127.0.0.1, the servers pinned to one CPU and wrk to another. The runs are rotated
+# (A B C, B C A, C A B) and repeated; the script reports medians, ratios to B, peak RSS, and the
+# memory of A's server before and after 100k distinct sessions (and of C's after as many logins).
+#
+#   scripts/bench-load.sh                       # defaults below, about 6 minutes
+#   DURATION=5 ROUNDS=3 CONNS="1 32 256" SESSIONS=100000 scripts/bench-load.sh
+#
+# Every run is checked: any non-2xx answer (wrk's "Non-2xx or 3xx responses") fails the script.
+# Requests carry `Accept: application/json`, so a session hf-auth refuses answers 401, not a
+# redirect. Results go to target/bench-load/ (raw wrk output, results.tsv, summary.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DURATION=${DURATION:-10}          # seconds per run
+ROUNDS=${ROUNDS:-3}               # rotations of A B C per connection count
+CONNS=${CONNS:-"1 32 256"}        # concurrent connections
+SESSIONS=${SESSIONS:-100000}      # distinct sessions for the memory test
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+OUT=${OUT:-$ROOT/target/bench-load}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+die() { echo "bench-load: $*" >&2; exit 1; }
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 && $DURATION -le 120 ]] || die "DURATION must be 1..120"
+[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]] || die "ROUNDS must be 1..10"
+[[ $SESSIONS =~ ^[0-9]+$ && $SESSIONS -ge 1 && $SESSIONS -le 1000000 ]] || die "SESSIONS must be 1..1000000"
+for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge 1 && $c -le 1024 ]] || die "CONNS: $c is not 1..1024"; done
+
+# --- tools ---------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)"
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq wrk >/dev/null
+fi
+for tool in wrk taskset curl awk; do command -v $tool >/dev/null || die "$tool is missing"; done
+CPUS=$(nproc)
+if (( CPUS < 2 )); then
+  echo "warning: one CPU only; server and wrk share it" >&2
+  SERVER_CPU=0; CLIENT_CPU=0
+fi
+
+echo "building the bench servers (release)"
+cargo build --release --quiet --manifest-path bench/Cargo.toml --target-dir "$TARGET_DIR"
+BIN=$TARGET_DIR/release/load-bench
+
+rm -rf "$OUT"; mkdir -p "$OUT"
+
+# --- servers -------------------------------------------------------------------------------
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start NAME ARGS...: starts a pinned server, waits (at most 120 s) for its address line.
+start() {
+  local name=$1; shift
+  taskset -c "$SERVER_CPU" "$BIN" "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 1200); do
+    grep -q '^listening on ' "$OUT/$name.stdout" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || die "server $name exited: $(cat "$OUT/$name.stderr")"
+    sleep 0.1
+  done
+  grep -q '^listening on ' "$OUT/$name.stdout" || die "server $name did not start in 120 s"
+  eval "${name}_PID=$pid"
+  eval "${name}_URL=$(sed -n 's/^listening on //p' "$OUT/$name.stdout" | head -n1)"
+}
+
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+start HF hf --mint "$SESSIONS" "$OUT/cookies.txt"
+for _ in $(seq 1 50); do grep -q '^cookie: ' "$OUT/HF.stdout" && break; sleep 0.1; done
+HF_COOKIE=$(sed -n 's/^cookie: //p' "$OUT/HF.stdout" | head -n1)
+[[ -n $HF_COOKIE ]] || die "the hf server printed no cookie"
+[[ $(wc -l <"$OUT/cookies.txt") -eq $SESSIONS ]] || die "expected $SESSIONS minted cookies"
+
+start LOGIN login
+LOGIN_COOKIE=$(curl -sS -o /dev/null -D - -X POST "$LOGIN_URL/login" \
+  | awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2 }' | tr -d '\r' | head -n1)
+[[ -n $LOGIN_COOKIE ]] || die "axum-login's /login set no cookie"
+
+declare -A URL=([A]="$HF_URL/me" [B]="$HF_URL/me-open" [C]="$LOGIN_URL/me")
+declare -A COOKIE=([A]="$HF_COOKIE" [B]="$HF_COOKIE" [C]="$LOGIN_COOKIE")
+declare -A LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login")
+
+# The checks wrk cannot make: right answers with the cookie, refusals without.
+code() { curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: application/json' "$@"; }
+for x in A B C; do
+  [[ $(code -H "Cookie: ${COOKIE[$x]}" "${URL[$x]}") == 200 ]] || die "$x does not answer 200 with its cookie"
+done
+[[ $(code "${URL[A]}") == 401 ]] || die "A answers without a session"
+[[ $(code "${URL[C]}") == 401 ]] || die "C answers without a session"
+[[ $(code -H "Cookie: ${COOKIE[C]}" "${URL[A]}") == 401 ]] || die "A accepts C's cookie"
+
+# --- runs ----------------------------------------------------------------------------------
+# to_us VALUE: wrk's "123.45us" / "1.23ms" / "1.00s" in microseconds.
+to_us() { awk -v v="$1" 'BEGIN {
+  n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+  if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1000000; else f = -1
+  if (f < 0) { print "NaN"; exit 1 } printf "%.1f", n * f }'; }
+
+# run X CONNS SECONDS FILE [wrk args...]: one wrk run against X, checked.
+run() {
+  local x=$1 c=$2 secs=$3 file=$4; shift 4
+  taskset -c "$CLIENT_CPU" timeout $((secs + 30)) wrk -t1 -c"$c" -d"${secs}s" --latency \
+    -H "Cookie: ${COOKIE[$x]}" -H 'Accept: application/json' "$@" "${URL[$x]}" >"$file" 2>&1 \
+    || die "wrk failed on $x: $(cat "$file")"
+  if grep -q 'Non-2xx or 3xx responses' "$file"; then
+    die "$x answered non-2xx: $(grep 'Non-2xx' "$file") (see $file)"
+  fi
+  grep -q 'Requests/sec' "$file" || die "no result in $file"
+  if grep -q 'Socket errors' "$file"; then echo "  warning: $(grep 'Socket errors' "$file")" >&2; fi
+}
+
+echo "warming up"
+for x in A B C; do run "$x" 32 2 "$OUT/warmup-$x.txt"; done
+
+printf 'conns\tround\tapp\treq_s\tp50_us\tp99_us\n' >"$OUT/results.tsv"
+ORDER=(A B C)
+for c in $CONNS; do
+  for r in $(seq 1 "$ROUNDS"); do
+    for k in 0 1 2; do
+      x=${ORDER[$(( (r - 1 + k) % 3 ))]}
+      f="$OUT/run-c$c-r$r-$x.txt"
+      run "$x" "$c" "$DURATION" "$f"
+      rps=$(awk '/^Requests\/sec/ { print $2 }' "$f")
+      p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$f")")
+      p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$f")")
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$r" "$x" "$rps" "$p50" "$p99" >>"$OUT/results.tsv"
+      printf '  c=%-4s round %s %s: %10.0f req/s  p50 %8.1f us  p99 %8.1f us\n' "$c" "$r" "$x" "$rps" "$p50" "$p99"
+    done
+  done
+done
+
+HF_HWM=$(status_kb "$HF_PID" VmHWM)
+LOGIN_HWM=$(status_kb "$LOGIN_PID" VmHWM)
+
+# --- memory after many distinct sessions -----------------------------------------------------
+# A: wrk sends each of the $SESSIONS minted cookies in turn (each a different user); the run
+# lasts until every one has been sent at least once (at most 120 s). C: as many logins (POST
+# /login, each a new session in the MemoryStore), for comparison.
+cat >"$OUT/rotate.lua" <<'LUA'
+local cookies, i = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do cookies[#cookies + 1] = line end
+end
+function request()
+  i = i % #cookies + 1
+  return wrk.format("GET", nil, { ["Cookie"] = cookies[i], ["Accept"] = "application/json" })
+end
+LUA
+cat >"$OUT/login.lua" <<'LUA'
+wrk.method = "POST"
+LUA
+
+sessions_run() { # X SCRIPT ARG FILE: runs until SESSIONS requests were made (bounded)
+  local x=$1 script=$2 arg=$3 file=$4 total=0 n=0
+  while (( total < SESSIONS )); do
+    n=$((n + 1)); (( n <= 12 )) || die "$x: fewer than $SESSIONS requests in 12 runs"
+    taskset -c "$CLIENT_CPU" timeout 60 wrk -t1 -c32 -d10s -s "$script" "${URL[$x]}" -- "$arg" \
+      >"$file.$n" 2>&1 || die "wrk failed: $(cat "$file.$n")"
+    grep -q 'Non-2xx or 3xx responses' "$file.$n" && die "$x answered non-2xx in $file.$n"
+    total=$(( total + $(awk '/requests in/ { print $1 }' "$file.$n") ))
+  done
+  echo "$total"
+}
+
+HF_BEFORE=$(status_kb "$HF_PID" VmRSS)
+HF_REQS=$(sessions_run A "$OUT/rotate.lua" "$OUT/cookies.txt" "$OUT/sessions-A")
+HF_AFTER=$(status_kb "$HF_PID" VmRSS)
+LOGIN_BEFORE=$(status_kb "$LOGIN_PID" VmRSS)
+URL[C]="$LOGIN_URL/login"
+LOGIN_REQS=$(sessions_run C "$OUT/login.lua" "" "$OUT/sessions-C")
+LOGIN_AFTER=$(status_kb "$LOGIN_PID" VmRSS)
+
+# --- summary ---------------------------------------------------------------------------------
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -F'\t' -v c="$1" -v x="$2" -v k="$3" 'NR > 1 && $1 == c && $3 == x { print $k }' "$OUT/results.tsv" | median; }
+
+{
+  echo "Load benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
+  echo "server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU, ${DURATION}s per run, $ROUNDS rotated rounds, medians."
+  echo
+  echo "| conns | app | req/s | ratio to unprotected | p50 µs | p99 µs |"
+  echo "|---:|---|---:|---:|---:|---:|"
+  for c in $CONNS; do
+    b=$(col "$c" B 4)
+    for x in A B C; do
+      rps=$(col "$c" "$x" 4)
+      printf '| %s | %s | %.0f | %.3f | %.1f | %.1f |\n' "$c" "${LABEL[$x]}" "$rps" \
+        "$(awk -v a="$rps" -v b="$b" 'BEGIN { print a / b }')" "$(col "$c" "$x" 5)" "$(col "$c" "$x" 6)"
+    done
+  done
+  echo
+  echo "| conns | hf-auth / unprotected | hf-auth / axum-login |"
+  echo "|---:|---:|---:|"
+  for c in $CONNS; do
+    a=$(col "$c" A 4); b=$(col "$c" B 4); cc=$(col "$c" C 4)
+    awk -v c="$c" -v a="$a" -v b="$b" -v cc="$cc" 'BEGIN { printf "| %s | %.3f | %.2f |\n", c, a / b, a / cc }'
+  done
+  echo
+  echo "Peak RSS (VmHWM) after the runs: hf-auth server (A and B) ${HF_HWM} kB, axum-login server ${LOGIN_HWM} kB."
+  echo
+  echo "| memory test | requests | distinct sessions | VmRSS before kB | after kB | growth kB |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| hf-auth: $SESSIONS minted cookies, each sent | $HF_REQS | $SESSIONS | $HF_BEFORE | $HF_AFTER | $((HF_AFTER - HF_BEFORE)) |"
+  echo "| axum-login: POST /login, each a new session | $LOGIN_REQS | $LOGIN_REQS | $LOGIN_BEFORE | $LOGIN_AFTER | $((LOGIN_AFTER - LOGIN_BEFORE)) |"
+} | tee "$OUT/summary.md"
+echo "raw results: $OUT"
