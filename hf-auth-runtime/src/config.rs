@@ -464,6 +464,7 @@ impl HfAuthBuilder {
                     secure: public_url.scheme() == "https",
                 },
                 key,
+                cache: Default::default(),
                 scopes,
                 session_lifetime: self.session_lifetime.as_secs(),
                 backend,

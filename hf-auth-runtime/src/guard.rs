@@ -186,7 +186,7 @@ fn state_of(parts: &Parts) -> Result<SharedState, AuthRejection> {
 /// The signed-in user of a request, refreshing an expired access token where a refresh token
 /// exists. A missing, forged, expired or unrefreshable session is "not signed in".
 async fn current_user(parts: &Parts, state: &Arc<AuthState>) -> Result<HfUser, AuthRejection> {
-    let Some(mut data) = session::decode(&state.key, &parts.headers) else {
+    let Some(mut data) = state.cache.decode(&state.key, &parts.headers) else {
         return Err(AuthRejection::not_signed_in(parts, state));
     };
     let now = now_unix();
@@ -197,7 +197,7 @@ async fn current_user(parts: &Parts, state: &Arc<AuthState>) -> Result<HfUser, A
     if now >= data.expires_at {
         match refresh(state, &data).await {
             Some(fresh) => {
-                data = fresh;
+                data = Arc::new(fresh);
                 if let Some(cookies) = parts.extensions.get::<Cookies>() {
                     if let Err(e) = session::write(cookies, state.policy, &state.key, &data) {
                         tracing::warn!(error = %e, "could not store the refreshed session");
@@ -210,7 +210,7 @@ async fn current_user(parts: &Parts, state: &Arc<AuthState>) -> Result<HfUser, A
             }
         }
     }
-    Ok(HfUser(Arc::new(data)))
+    Ok(HfUser(data))
 }
 
 fn forget(parts: &Parts, state: &AuthState) {

@@ -156,6 +156,11 @@ pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h 
 /// Reads and verifies the session in a request's cookies. Anything forged, truncated, mixed
 /// from two sessions, sealed with another key or in an old format is `None`: not signed in.
 pub(crate) fn decode(key: &CookieKey, headers: &HeaderMap) -> Option<SessionData> {
+    decode_counting(key, headers).map(|(data, _)| data)
+}
+
+/// [`decode`], and how many cookies the session was split over.
+fn decode_counting(key: &CookieKey, headers: &HeaderMap) -> Option<(SessionData, usize)> {
     let first = key.open(SESSION_COOKIE, find_cookie(headers, SESSION_COOKIE)?)?;
     if first.len() < HEADER_LEN || first[0] != FORMAT || first[2] != 0 {
         return None;
@@ -166,7 +171,9 @@ pub(crate) fn decode(key: &CookieKey, headers: &HeaderMap) -> Option<SessionData
     }
     let group = &first[3..HEADER_LEN];
     if count == 1 {
-        return postcard::from_bytes(&first[HEADER_LEN..]).ok();
+        return postcard::from_bytes(&first[HEADER_LEN..])
+            .ok()
+            .map(|d| (d, 1));
     }
     let mut bytes = first[HEADER_LEN..].to_vec();
     for i in 1..count {
@@ -182,7 +189,81 @@ pub(crate) fn decode(key: &CookieKey, headers: &HeaderMap) -> Option<SessionData
         }
         bytes.extend_from_slice(&part[HEADER_LEN..]);
     }
-    postcard::from_bytes(&bytes).ok()
+    postcard::from_bytes(&bytes).ok().map(|d| (d, count))
+}
+
+const CACHE_SHARDS: usize = 16;
+const CACHE_PER_SHARD: usize = 64;
+
+/// Sessions already decoded, so that a browser's next requests with the same cookie skip the
+/// base64 decoding, decryption and deserialization.
+///
+/// An entry is found by the last 16 characters of the sealed value (part of its random
+/// AES-GCM tag) and used only if the whole value is equal, so it answers exactly what
+/// decrypting would. Bounded: 16 shards of 64 single-cookie sessions, a full shard is emptied
+/// (at most 1,024 sessions, a few MB); a lock is held only for a lookup or an insert, never
+/// across an await.
+pub(crate) struct SessionCache {
+    shards: Vec<std::sync::Mutex<std::collections::HashMap<[u8; 16], CacheEntry>>>,
+}
+
+struct CacheEntry {
+    value: Box<str>,
+    data: std::sync::Arc<SessionData>,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        SessionCache {
+            shards: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+}
+
+impl SessionCache {
+    /// [`decode`] through the cache.
+    pub(crate) fn decode(
+        &self,
+        key: &CookieKey,
+        headers: &HeaderMap,
+    ) -> Option<std::sync::Arc<SessionData>> {
+        let value = find_cookie(headers, SESSION_COOKIE)?;
+        let tag: [u8; 16] = value
+            .as_bytes()
+            .get(value.len().checked_sub(16)?..)?
+            .try_into()
+            .ok()?;
+        let shard = &self.shards[usize::from(tag[15]) % CACHE_SHARDS];
+        {
+            let map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(hit) = map.get(&tag) {
+                if *hit.value == *value {
+                    return Some(hit.data.clone());
+                }
+            }
+        }
+        let (data, chunks) = decode_counting(key, headers)?;
+        let data = std::sync::Arc::new(data);
+        if chunks == 1 {
+            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() >= CACHE_PER_SHARD {
+                map.clear();
+            }
+            map.insert(
+                tag,
+                CacheEntry {
+                    value: value.into(),
+                    data: data.clone(),
+                },
+            );
+        }
+        Some(data)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+    }
 }
 
 /// Writes a session to the response's cookies, and removes chunks a larger earlier session left.
@@ -356,6 +437,41 @@ pub(crate) mod tests {
         // another key
         let other = CookieKey::derive(b"another secret, just as long ....", "test");
         assert!(decode(&other, &headers_of(&a)).is_none());
+    }
+
+    #[test]
+    fn the_cache_answers_what_decoding_answers_and_stays_bounded() {
+        let cache = SessionCache::default();
+        let data = user_in_orgs(2);
+        let cookies = encode(&key(), &data).unwrap();
+        let h = headers_of(&cookies);
+        assert!(*cache.decode(&key(), &h).unwrap() == data);
+        assert!(*cache.decode(&key(), &h).unwrap() == data, "a hit");
+        assert_eq!(cache.len(), 1);
+        // Same tag (last 16 characters), different value: not a hit, and refused.
+        let (name, value) = &cookies[0];
+        let forged = format!(
+            "{}{}",
+            "A".repeat(value.len() - 16),
+            &value[value.len() - 16..]
+        );
+        assert!(cache
+            .decode(&key(), &headers_of(&[(name.clone(), forged)]))
+            .is_none());
+        // Another key: the cache of that app is another cache, and decoding fails.
+        let other = CookieKey::derive(b"another secret, just as long ....", "test");
+        assert!(SessionCache::default().decode(&other, &h).is_none());
+        // Bounded.
+        for _ in 0..3000 {
+            let c = encode(&key(), &user_in_orgs(0)).unwrap();
+            assert!(cache.decode(&key(), &headers_of(&c)).is_some());
+        }
+        assert!(cache.len() <= CACHE_SHARDS * CACHE_PER_SHARD);
+        // Multi-cookie sessions are decoded every time, never cached.
+        let big = SessionCache::default();
+        let many = encode(&key(), &user_in_orgs(300)).unwrap();
+        assert!(big.decode(&key(), &headers_of(&many)).is_some());
+        assert_eq!(big.len(), 0);
     }
 
     #[test]

@@ -2,7 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::{crypto::CookieKey, mock::MockUser, provider::Provider, session::CookiePolicy};
+use crate::{
+    crypto::CookieKey,
+    mock::MockUser,
+    provider::Provider,
+    session::{CookiePolicy, SessionCache},
+};
 
 pub(crate) enum Backend {
     Real(Box<Provider>),
@@ -31,6 +36,8 @@ pub(crate) struct AuthState {
     pub routes: Routes,
     pub policy: CookiePolicy,
     pub key: CookieKey,
+    /// Sessions already decoded (bounded; see [`SessionCache`]).
+    pub cache: SessionCache,
     /// The scopes the app asks for.
     pub scopes: Vec<String>,
     /// Seconds a session may last at most, refreshes included.
