@@ -12,7 +12,7 @@ use axum::{
     extract::Extension,
     http::{
         header::{CACHE_CONTROL, LOCATION},
-        HeaderValue, StatusCode, Uri,
+        HeaderMap, HeaderValue, StatusCode, Uri,
     },
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -23,10 +23,10 @@ use hf_auth_scopes::{index_of, mask_of};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tower_cookies::{CookieManagerLayer, Cookies};
 
 use crate::{
     error::FlowError,
+    layer::{AuthLayer, RequestCtx},
     mock::MockUser,
     pages,
     provider::{Tokens, UserInfo},
@@ -62,9 +62,10 @@ where
         .route(&routes.login, get(login))
         .route(&routes.callback, get(callback))
         .route(&routes.logout, get(logout))
-        .layer(Extension(state))
-        .layer(CookieManagerLayer::new())
+        .layer(AuthLayer { state })
 }
+
+type Ctx = Extension<Arc<RequestCtx>>;
 
 fn redirect(location: &str) -> Response {
     let location = HeaderValue::try_from(location).unwrap_or(HeaderValue::from_static("/"));
@@ -87,7 +88,8 @@ fn random_state() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-async fn login(Extension(state): Extension<SharedState>, cookies: Cookies, uri: Uri) -> Response {
+async fn login(Extension(ctx): Ctx, headers: HeaderMap, uri: Uri) -> Response {
+    let state = &ctx.state;
     let query = uri.query();
     let target = safe_return_path(query_param(query, "_target_url").as_deref()).to_owned();
     let retries: u32 = query_param(query, "_nb_redirects")
@@ -96,9 +98,10 @@ async fn login(Extension(state): Extension<SharedState>, cookies: Cookies, uri: 
         .min(state.max_login_retries + 1);
     match &state.backend {
         Backend::Mock(user) => {
-            let data = mock_session(&state, user);
-            if let Err(e) = session::write(&cookies, state.policy, &state.key, &data) {
-                return error_page(&state, &FlowError::Session(e.to_string()));
+            let data = mock_session(state, user);
+            match session::write(&headers, state.policy, &state.key, &data) {
+                Ok(set) => ctx.set_cookies(set),
+                Err(e) => return error_page(state, &FlowError::Session(e.to_string())),
             }
             tracing::info!(user = %user.handle, "signed in the mock user");
             redirect(&target)
@@ -121,22 +124,18 @@ async fn login(Extension(state): Extension<SharedState>, cookies: Cookies, uri: 
                 &name,
                 &postcard::to_allocvec(&pending).expect("a pending login serializes"),
             );
-            let pending_cookies: Vec<String> = cookies
-                .list()
-                .into_iter()
-                .map(|c| c.name().to_owned())
-                .filter(|n| n.starts_with(FLOW_COOKIE_PREFIX))
-                .collect();
-            if pending_cookies.len() >= MAX_PENDING_LOGINS {
-                for old in pending_cookies {
-                    cookies.add(state.policy.removal(old));
-                }
+            let pending: Vec<&str> =
+                session::cookie_names_with_prefix(&headers, FLOW_COOKIE_PREFIX).collect();
+            if pending.len() >= MAX_PENDING_LOGINS {
+                ctx.set_cookies(
+                    pending
+                        .into_iter()
+                        .map(|old| state.policy.removal_header(old.to_owned())),
+                );
             }
-            cookies.add(
-                state
-                    .policy
-                    .build(name, value, FLOW_LIFETIME.as_secs() as i64),
-            );
+            ctx.set_cookies([state
+                .policy
+                .header(name, value, FLOW_LIFETIME.as_secs() as i64)]);
             redirect(url.as_str())
         }
     }
@@ -147,23 +146,20 @@ enum Outcome {
     Retry(String),
 }
 
-async fn callback(
-    Extension(state): Extension<SharedState>,
-    cookies: Cookies,
-    uri: Uri,
-) -> Response {
-    match finish(&state, &cookies, uri.query()).await {
+async fn callback(Extension(ctx): Ctx, headers: HeaderMap, uri: Uri) -> Response {
+    match finish(&ctx, &headers, uri.query()).await {
         Ok(Outcome::SignedIn(target)) => redirect(&target),
         Ok(Outcome::Retry(url)) => redirect(&url),
-        Err(e) => error_page(&state, &e),
+        Err(e) => error_page(&ctx.state, &e),
     }
 }
 
 async fn finish(
-    state: &AuthState,
-    cookies: &Cookies,
+    ctx: &RequestCtx,
+    headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Outcome, FlowError> {
+    let state: &AuthState = &ctx.state;
     let params = CallbackParams::parse(query).map_err(|()| FlowError::StateMismatch)?;
     let denied = |params: &CallbackParams| FlowError::Denied {
         error: params.error.clone().unwrap_or_default(),
@@ -188,14 +184,13 @@ async fn finish(
         return Err(FlowError::StateMismatch);
     };
     let name = flow_cookie_name(random);
-    let Some(cookie) = cookies.get(&name) else {
+    let Some(cookie) = session::find_cookie(headers, &name) else {
         if params.error.is_some() {
             return Err(denied(&params));
         }
-        let others = cookies
-            .list()
-            .iter()
-            .any(|c| c.name().starts_with(FLOW_COOKIE_PREFIX));
+        let others = session::cookie_names_with_prefix(headers, FLOW_COOKIE_PREFIX)
+            .next()
+            .is_some();
         if others {
             // This browser has logins pending, but not this one: login CSRF or a mix-up.
             return Err(FlowError::StateMismatch);
@@ -228,7 +223,7 @@ async fn finish(
     };
     let pending: PendingLogin = state
         .key
-        .open(&name, cookie.value())
+        .open(&name, cookie)
         .and_then(|bytes| postcard::from_bytes(&bytes).ok())
         .ok_or(FlowError::StateMismatch)?;
     if pending.used {
@@ -253,11 +248,9 @@ async fn finish(
         &name,
         &postcard::to_allocvec(&tombstone).expect("a tombstone serializes"),
     );
-    cookies.add(
-        state
-            .policy
-            .build(name, sealed, FLOW_LIFETIME.as_secs() as i64),
-    );
+    ctx.set_cookies([state
+        .policy
+        .header(name, sealed, FLOW_LIFETIME.as_secs() as i64)]);
     if params.error.is_some() {
         return Err(denied(&params));
     }
@@ -266,8 +259,9 @@ async fn finish(
         .finish_login(code, pending.pkce_verifier, &pending.nonce)
         .await?;
     let data = session_from(state, tokens, info, now_unix() + state.session_lifetime);
-    session::write(cookies, state.policy, &state.key, &data)
+    let set = session::write(headers, state.policy, &state.key, &data)
         .map_err(|e| FlowError::Session(e.to_string()))?;
+    ctx.set_cookies(set);
     tracing::info!(user = %data.handle, orgs = data.orgs.len(), "signed in");
     Ok(Outcome::SignedIn(pending.target))
 }
@@ -337,8 +331,8 @@ pub(crate) fn mock_session(state: &AuthState, user: &MockUser) -> SessionData {
     }
 }
 
-async fn logout(Extension(state): Extension<SharedState>, cookies: Cookies, uri: Uri) -> Response {
-    session::clear(&cookies, state.policy);
+async fn logout(Extension(ctx): Ctx, headers: HeaderMap, uri: Uri) -> Response {
+    ctx.set_cookies(session::clear(&headers, ctx.state.policy));
     let target = safe_return_path(query_param(uri.query(), "_target_url").as_deref()).to_owned();
     redirect(&target)
 }

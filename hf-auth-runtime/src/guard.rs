@@ -11,12 +11,12 @@ use axum::{
     http::request::Parts,
 };
 use hf_auth_scopes::{implied_closure, Role};
-use tower_cookies::Cookies;
 
 use crate::{
+    layer::RequestCtx,
     rejection::{AuthRejection, Denial},
     session::{self, now_unix, SessionData},
-    state::{AuthState, Backend, SharedState},
+    state::{AuthState, Backend},
     user::HfUser,
 };
 
@@ -135,13 +135,14 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let state = state_of(parts)?;
-        let user = current_user(parts, &state).await?;
+        let ctx = ctx_of(parts)?;
+        let user = current_user(parts, &ctx).await?;
         if let Err(denial) = check(R::REQUIREMENT, &user.0) {
             tracing::debug!(user = %user.handle(), ?denial, "access denied");
-            return Err(AuthRejection::denied(parts, &state, denial));
+            return Err(AuthRejection::denied(parts, &ctx.state, denial));
         }
-        parts.extensions.insert(user);
+        // Kept for an `HfUser` parameter of the same handler: the session is read once.
+        let _ = ctx.user.set(user);
         Ok(Guarded(PhantomData))
     }
 }
@@ -150,12 +151,12 @@ impl<S: Send + Sync> FromRequestParts<S> for HfUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(user) = parts.extensions.get::<HfUser>() {
+        let ctx = ctx_of(parts)?;
+        if let Some(user) = ctx.user.get() {
             return Ok(user.clone());
         }
-        let state = state_of(parts)?;
-        let user = current_user(parts, &state).await?;
-        parts.extensions.insert(user.clone());
+        let user = current_user(parts, &ctx).await?;
+        let _ = ctx.user.set(user.clone());
         Ok(user)
     }
 }
@@ -175,48 +176,42 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for HfUser {
     }
 }
 
-fn state_of(parts: &Parts) -> Result<SharedState, AuthRejection> {
+fn ctx_of(parts: &Parts) -> Result<Arc<RequestCtx>, AuthRejection> {
     parts
         .extensions
-        .get::<SharedState>()
+        .get::<Arc<RequestCtx>>()
         .cloned()
         .ok_or(AuthRejection::NotAttached)
 }
 
 /// The signed-in user of a request, refreshing an expired access token where a refresh token
 /// exists. A missing, forged, expired or unrefreshable session is "not signed in".
-async fn current_user(parts: &Parts, state: &Arc<AuthState>) -> Result<HfUser, AuthRejection> {
+async fn current_user(parts: &Parts, ctx: &RequestCtx) -> Result<HfUser, AuthRejection> {
+    let state: &AuthState = &ctx.state;
     let Some(mut data) = state.cache.decode(&state.key, &parts.headers) else {
         return Err(AuthRejection::not_signed_in(parts, state));
     };
     let now = now_unix();
     if now >= data.session_ends_at {
-        forget(parts, state);
+        ctx.set_cookies(session::clear(&parts.headers, state.policy));
         return Err(AuthRejection::not_signed_in(parts, state));
     }
     if now >= data.expires_at {
         match refresh(state, &data).await {
             Some(fresh) => {
-                data = Arc::new(fresh);
-                if let Some(cookies) = parts.extensions.get::<Cookies>() {
-                    if let Err(e) = session::write(cookies, state.policy, &state.key, &data) {
-                        tracing::warn!(error = %e, "could not store the refreshed session");
-                    }
+                match session::write(&parts.headers, state.policy, &state.key, &fresh) {
+                    Ok(set) => ctx.set_cookies(set),
+                    Err(e) => tracing::warn!(error = %e, "could not store the refreshed session"),
                 }
+                data = Arc::new(fresh);
             }
             None => {
-                forget(parts, state);
+                ctx.set_cookies(session::clear(&parts.headers, state.policy));
                 return Err(AuthRejection::not_signed_in(parts, state));
             }
         }
     }
     Ok(HfUser(data))
-}
-
-fn forget(parts: &Parts, state: &AuthState) {
-    if let Some(cookies) = parts.extensions.get::<Cookies>() {
-        session::clear(cookies, state.policy);
-    }
 }
 
 async fn refresh(state: &AuthState, old: &SessionData) -> Option<SessionData> {

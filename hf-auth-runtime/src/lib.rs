@@ -37,6 +37,7 @@ mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;
+mod layer;
 pub mod mock;
 mod pages;
 mod provider;

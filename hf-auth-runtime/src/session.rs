@@ -7,9 +7,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::http::{header::COOKIE, HeaderMap};
+use axum::http::{header::COOKIE, HeaderMap, HeaderValue};
+use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
-use tower_cookies::{cookie::SameSite, Cookie, Cookies};
 
 use crate::{crypto::CookieKey, user::Org};
 
@@ -73,9 +73,7 @@ impl CookiePolicy {
         } else {
             c.set_same_site(SameSite::Lax);
         }
-        c.set_max_age(tower_cookies::cookie::time::Duration::seconds(
-            max_age_secs.max(0),
-        ));
+        c.set_max_age(cookie::time::Duration::seconds(max_age_secs.max(0)));
         c
     }
 
@@ -83,6 +81,35 @@ impl CookiePolicy {
     pub fn removal(&self, name: String) -> Cookie<'static> {
         self.build(name, String::new(), 0)
     }
+
+    /// A `Set-Cookie` header value.
+    pub fn header(&self, name: String, value: String, max_age_secs: i64) -> HeaderValue {
+        to_header(self.build(name, value, max_age_secs))
+    }
+
+    /// A `Set-Cookie` header value that removes `name`.
+    pub fn removal_header(&self, name: String) -> HeaderValue {
+        to_header(self.removal(name))
+    }
+}
+
+fn to_header(c: Cookie<'static>) -> HeaderValue {
+    // Names and values are ours: ASCII without separators (base64url and fixed names).
+    HeaderValue::try_from(c.to_string()).expect("hf-auth's cookies are valid header values")
+}
+
+/// The names of the request's cookies that start with `prefix`.
+pub(crate) fn cookie_names_with_prefix<'h>(
+    headers: &'h HeaderMap,
+    prefix: &'h str,
+) -> impl Iterator<Item = &'h str> + 'h {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim_start().split_once('=').map(|(n, _)| n))
+        .filter(move |n| n.starts_with(prefix))
 }
 
 fn chunk_name(i: usize) -> String {
@@ -128,29 +155,28 @@ pub(crate) fn encode(
         .collect())
 }
 
-/// Finds the value of cookie `name` in the request's `Cookie` headers, without parsing the rest.
+/// Finds the value of cookie `name` in the request's `Cookie` headers, without parsing the rest
+/// (and without validating the whole header as text: only the value found).
 pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let mut found = None;
+    let name = name.as_bytes();
+    let mut found: Option<&'h [u8]> = None;
     for header in headers.get_all(COOKIE) {
-        let Ok(header) = header.to_str() else {
-            continue;
-        };
-        for pair in header.split(';') {
-            let pair = pair.trim_start();
-            if let Some(value) = pair
-                .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('='))
-            {
+        for pair in header.as_bytes().split(|&b| b == b';') {
+            let start = pair.iter().position(|&b| b != b' ').unwrap_or(pair.len());
+            let pair = &pair[start..];
+            if pair.len() > name.len() && pair.starts_with(name) && pair[name.len()] == b'=' {
                 if found.is_some() {
                     // Two cookies of the same name (e.g. one planted for a parent domain):
                     // refuse both rather than guess which one is ours.
                     return None;
                 }
-                found = Some(value.trim_end());
+                found = Some(&pair[name.len() + 1..]);
             }
         }
     }
-    found
+    let value = found?;
+    let end = value.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
+    std::str::from_utf8(&value[..end]).ok()
 }
 
 /// Reads and verifies the session in a request's cookies. Anything forged, truncated, mixed
@@ -266,36 +292,38 @@ impl SessionCache {
     }
 }
 
-/// Writes a session to the response's cookies, and removes chunks a larger earlier session left.
+/// The `Set-Cookie` headers that store a session, and remove chunks a larger earlier session
+/// left in the request.
 pub(crate) fn write(
-    cookies: &Cookies,
+    request: &HeaderMap,
     policy: CookiePolicy,
     key: &CookieKey,
     data: &SessionData,
-) -> Result<(), EncodeError> {
+) -> Result<Vec<HeaderValue>, EncodeError> {
     let values = encode(key, data)?;
     let max_age = data.session_ends_at.saturating_sub(now_unix()) as i64;
     let written = values.len();
-    for (name, value) in values {
-        cookies.add(policy.build(name, value, max_age));
-    }
+    let mut out: Vec<HeaderValue> = values
+        .into_iter()
+        .map(|(name, value)| policy.header(name, value, max_age))
+        .collect();
     for i in written..MAX_CHUNKS {
         let name = chunk_name(i);
-        if cookies.get(&name).is_some() {
-            cookies.add(policy.removal(name));
+        if cookie_names_with_prefix(request, &name).any(|n| n == name) {
+            out.push(policy.removal_header(name));
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// Removes every session cookie the request carried.
-pub(crate) fn clear(cookies: &Cookies, policy: CookiePolicy) {
-    for i in 0..MAX_CHUNKS {
-        let name = chunk_name(i);
-        if i == 0 || cookies.get(&name).is_some() {
-            cookies.add(policy.removal(name));
-        }
-    }
+/// The `Set-Cookie` headers that remove every session cookie the request carried.
+pub(crate) fn clear(request: &HeaderMap, policy: CookiePolicy) -> Vec<HeaderValue> {
+    (0..MAX_CHUNKS)
+        .map(chunk_name)
+        .enumerate()
+        .filter(|(i, name)| *i == 0 || cookie_names_with_prefix(request, name).any(|n| n == name))
+        .map(|(_, name)| policy.removal_header(name))
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ pub fn bench_decode_session(auth: &HfAuth, headers: &HeaderMap) -> Option<HfUser
 /// extractor such as `Guarded<R>` can run on bare request parts.
 #[doc(hidden)]
 pub fn bench_attach_state(auth: &HfAuth, parts: &mut Parts) {
-    parts.extensions.insert(auth.state.clone());
+    parts
+        .extensions
+        .insert(crate::layer::RequestCtx::new(auth.state.clone()));
 }
 
 /// Seals `user`'s session into its cookies `(name, value)`, as a login does.
