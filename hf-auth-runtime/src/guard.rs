@@ -197,7 +197,9 @@ async fn current_user(parts: &Parts, ctx: &RequestCtx) -> Result<HfUser, AuthRej
         return Err(AuthRejection::not_signed_in(parts, state));
     }
     if now >= data.expires_at {
-        match refresh(state, &data).await {
+        // Boxed: the refresh (HTTP requests) is rare, and its future is large; unboxed it
+        // would make every guard's future, and every protected handler's, that much larger.
+        match Box::pin(refresh(state, &data)).await {
             Some(fresh) => {
                 match session::write(&parts.headers, state.policy, &state.key, &fresh) {
                     Ok(set) => ctx.set_cookies(set),
