@@ -17,6 +17,8 @@
 //!   the last of the user's orgs);
 //! - `scopes/...`: the guard for a user granted 1 or all 18 scopes;
 //! - `issue/...`: issuing a session cookie (`testing::session_cookie`, and the sealing alone);
+//! - `callback/...`: the callback's own work once the provider has answered: parsing and
+//!   verifying the RS256 ID token against the JWKS fetched at start-up, then sealing the session;
 //! - `router/...`: a request through an axum router with `tower::ServiceExt::oneshot`: the
 //!   `#[hf_login]` handler against the same handler unprotected, in one group so the ratio
 //!   comes from one run.
@@ -186,6 +188,36 @@ fn auth() -> HfAuth {
             .build(),
     )
     .expect("a mock-mode app")
+}
+
+/// An app signed in at the kit's test provider (real mode: discovery and the JWKS fetched once
+/// at start-up), with the runtime serving that provider. Keep all three alive while measuring.
+fn real_mode() -> (tokio::runtime::Runtime, testing::TestProvider, HfAuth) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (provider, auth) = rt.block_on(async {
+        let provider = testing::TestProvider::start().await;
+        let auth = provider
+            .app_config("http://127.0.0.1:7860")
+            .scope_check(ScopeCheck::Off)
+            .build()
+            .await
+            .expect("an app signed in at the test provider");
+        (provider, auth)
+    });
+    (rt, provider, auth)
+}
+
+const NONCE: &str = "a-nonce-from-the-flow-cookie";
+
+/// The ID token the provider would sign now, checked to verify (and to fail with another nonce).
+fn verified_id_token(provider: &testing::TestProvider, auth: &HfAuth) -> String {
+    let token = provider.bench_id_token(NONCE);
+    assert!(testing::bench_verify_id_token(auth, &token, NONCE).is_some());
+    assert!(testing::bench_verify_id_token(auth, &token, "another-nonce").is_none());
+    token
 }
 
 /// Request parts carrying `cookie`, with hf-auth's state as `attach` would put it.
@@ -388,6 +420,19 @@ fn report() {
             }),
         );
     }
+    let (_rt, provider, auth) = real_mode();
+    let token = verified_id_token(&provider, &auth);
+    row(
+        "callback/verify_id_token".to_owned(),
+        token.len(),
+        allocations(|| {
+            black_box(testing::bench_verify_id_token(
+                &auth,
+                black_box(&token),
+                NONCE,
+            ));
+        }),
+    );
     println!();
 }
 
@@ -487,12 +532,38 @@ fn bench_router(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_callback(c: &mut Criterion) {
+    let (_rt, provider, auth) = real_mode();
+    let token = verified_id_token(&provider, &auth);
+    let mut g = c.benchmark_group("callback");
+    g.bench_function("verify_id_token", |b| {
+        b.iter(|| testing::bench_verify_id_token(&auth, black_box(&token), NONCE))
+    });
+    for n in [0, 10, 100] {
+        let cookie = testing::session_cookie(&auth, &user_in_orgs(n, USER_SCOPES));
+        let user = testing::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
+        g.bench_function(
+            BenchmarkId::new("verify_and_seal", format!("{n}_orgs")),
+            |b| {
+                b.iter(|| {
+                    let subject = testing::bench_verify_id_token(&auth, black_box(&token), NONCE);
+                    (
+                        subject,
+                        testing::bench_encode_session(&auth, black_box(&user)),
+                    )
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = bench_guard, bench_router
+    targets = bench_guard, bench_router, bench_callback
 }
 
 fn main() {

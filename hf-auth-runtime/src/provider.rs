@@ -11,7 +11,7 @@ use std::{
 
 use openidconnect::{
     core::{
-        CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
+        CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet,
         CoreProviderMetadata, CoreTokenResponse,
     },
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
@@ -274,22 +274,8 @@ impl Provider {
         let nonce = Nonce::new(nonce.to_owned());
         let mut refetched = false;
         loop {
-            let jwks = self.jwks.read().expect("jwks lock").clone();
-            let verifier = CoreIdTokenVerifier::new_public_client(
-                self.client_id.clone(),
-                self.issuer.clone(),
-                (*jwks).clone(),
-            )
-            .set_issue_time_verifier_fn(|iat| {
-                let latest = crate::session::now_unix() + MAX_CLOCK_SKEW.as_secs();
-                if iat.timestamp() > latest as i64 {
-                    Err("the ID token was issued in the future".to_owned())
-                } else {
-                    Ok(())
-                }
-            });
-            match id_token.claims(&verifier, &nonce) {
-                Ok(claims) => return Ok(claims.subject().as_str().to_owned()),
+            match self.verify_with_cached_jwks(id_token, &nonce) {
+                Ok(subject) => return Ok(subject),
                 Err(ClaimsVerificationError::SignatureVerification(
                     SignatureVerificationError::NoMatchingKey,
                 )) if !refetched => {
@@ -303,6 +289,33 @@ impl Provider {
                 Err(e) => return Err(FlowError::IdToken(error_text(&e))),
             }
         }
+    }
+
+    /// Verifies the ID token's signature (RS256, against the JWKS as last fetched), `iss`, `aud`
+    /// (and `azp` when there are several audiences), `exp`, `iat` and `nonce`; yields its subject.
+    /// No network: the caller refetches the JWKS on `NoMatchingKey`.
+    pub fn verify_with_cached_jwks(
+        &self,
+        id_token: &CoreIdToken,
+        nonce: &Nonce,
+    ) -> Result<String, ClaimsVerificationError> {
+        let jwks = self.jwks.read().expect("jwks lock").clone();
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            self.client_id.clone(),
+            self.issuer.clone(),
+            (*jwks).clone(),
+        )
+        .set_issue_time_verifier_fn(|iat| {
+            let latest = crate::session::now_unix() + MAX_CLOCK_SKEW.as_secs();
+            if iat.timestamp() > latest as i64 {
+                Err("the ID token was issued in the future".to_owned())
+            } else {
+                Ok(())
+            }
+        });
+        id_token
+            .claims(&verifier, nonce)
+            .map(|claims| claims.subject().as_str().to_owned())
     }
 
     /// Fetches the JWKS again (key rotation); at most once per [`JWKS_REFETCH_INTERVAL`].

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::http::{request::Parts, HeaderMap};
 
-use crate::{config::HfAuth, session, user::HfUser};
+use crate::{config::HfAuth, session, state::Backend, user::HfUser};
 
 /// Decodes and verifies the session in `headers` with `auth`'s key: the first thing every guard
 /// does (the expiry check and the requirement come after).
@@ -27,4 +27,18 @@ pub fn bench_attach_state(auth: &HfAuth, parts: &mut Parts) {
 #[doc(hidden)]
 pub fn bench_encode_session(auth: &HfAuth, user: &HfUser) -> Vec<(String, String)> {
     session::encode(&auth.state.key, &user.0).expect("the session fits in cookies")
+}
+
+/// Parses and verifies `id_token` as the callback does once the token endpoint has answered:
+/// signature against the JWKS fetched at start-up, `iss`, `aud`, `exp`, `iat`, `nonce`. Yields
+/// the subject; `None` when the token is refused or `auth` is in mock mode.
+#[doc(hidden)]
+pub fn bench_verify_id_token(auth: &HfAuth, id_token: &str, nonce: &str) -> Option<String> {
+    let Backend::Real(provider) = &auth.state.backend else {
+        return None;
+    };
+    let token: openidconnect::core::CoreIdToken = id_token.parse().ok()?;
+    provider
+        .verify_with_cached_jwks(&token, &openidconnect::Nonce::new(nonce.to_owned()))
+        .ok()
 }
