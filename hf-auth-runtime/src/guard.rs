@@ -74,8 +74,11 @@ impl Requirement {
 }
 
 fn check(req: &Requirement, s: &SessionData) -> Result<(), Denial> {
-    let granted = implied_closure(s.scope_mask);
-    let missing_known = req.scope_mask & !granted;
+    // Most checks are met by the granted scopes themselves; the implications only when not.
+    let missing_known = match req.scope_mask & !s.scope_mask {
+        0 => 0,
+        missing => missing & !implied_closure(s.scope_mask),
+    };
     let missing_extra = req
         .extra_scopes
         .iter()
