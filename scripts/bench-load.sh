@@ -4,11 +4,13 @@
 #   B  GET /me-open, the same handler without protection, in the same process as A,
 #   C  GET /me behind axum-login + tower-sessions (MemoryStore), with a session made by one login,
 # with wrk on 127.0.0.1, the servers pinned to one CPU and wrk to another. The runs are rotated
-# (A B C, B C A, C A B) and repeated; the script reports medians, ratios to B, peak RSS, and the
+# (A B C, B C A, C A B) and repeated; the script reports medians, ratios to B (the median of the
+# ratios within each round, whose three runs are adjacent in time, so that a machine whose speed
+# drifts over minutes does not tilt them; and their spread), peak RSS, and the
 # memory of A's server before and after 100k distinct sessions (and of C's after as many logins).
 #
 #   scripts/bench-load.sh                       # defaults below, about 6 minutes
-#   DURATION=5 ROUNDS=3 CONNS="1 32 256" SESSIONS=100000 scripts/bench-load.sh
+#   DURATION=5 ROUNDS=6 CONNS="1 32 256" SESSIONS=100000 scripts/bench-load.sh
 #
 # Every run is checked: any non-2xx answer (wrk's "Non-2xx or 3xx responses") fails the script.
 # Requests carry `Accept: application/json`, so a session hf-auth refuses answers 401, not a
@@ -17,8 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-DURATION=${DURATION:-10}          # seconds per run
-ROUNDS=${ROUNDS:-3}               # rotations of A B C per connection count
+DURATION=${DURATION:-5}           # seconds per run
+ROUNDS=${ROUNDS:-6}               # rotations of A B C per connection count
 CONNS=${CONNS:-"1 32 256"}        # concurrent connections
 SESSIONS=${SESSIONS:-100000}      # distinct sessions for the memory test
 SERVER_CPU=${SERVER_CPU:-0}
@@ -28,7 +30,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 die() { echo "bench-load: $*" >&2; exit 1; }
 [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 && $DURATION -le 120 ]] || die "DURATION must be 1..120"
-[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]] || die "ROUNDS must be 1..10"
+[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 30 ]] || die "ROUNDS must be 1..30"
 [[ $SESSIONS =~ ^[0-9]+$ && $SESSIONS -ge 1 && $SESSIONS -le 1000000 ]] || die "SESSIONS must be 1..1000000"
 for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge 1 && $c -le 1024 ]] || die "CONNS: $c is not 1..1024"; done
 
@@ -183,6 +185,12 @@ LOGIN_AFTER=$(status_kb "$LOGIN_PID" VmRSS)
 # --- summary ---------------------------------------------------------------------------------
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -F'\t' -v c="$1" -v x="$2" -v k="$3" 'NR > 1 && $1 == c && $3 == x { print $k }' "$OUT/results.tsv" | median; }
+# ratios C X Y: X's req/s over Y's in each round at C connections, one per line.
+ratios() {
+  awk -F'\t' -v c="$1" -v x="$2" -v y="$3" 'NR > 1 && $1 == c { v[$2 "," $3] = $4; r[$2] = 1 }
+    END { for (k in r) if (v[k "," y] > 0) print v[k "," x] / v[k "," y] }' "$OUT/results.tsv"
+}
+spread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f–%.2f", v[1], v[NR] }'; }
 
 {
   echo "Load benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
@@ -199,11 +207,16 @@ col() { awk -F'\t' -v c="$1" -v x="$2" -v k="$3" 'NR > 1 && $1 == c && $3 == x {
     done
   done
   echo
-  echo "| conns | hf-auth / unprotected | hf-auth / axum-login |"
-  echo "|---:|---:|---:|"
+  echo "Ratios of requests/s within each round (the three runs of a round are adjacent in time):"
+  echo "median, and lowest–highest over the $ROUNDS rounds."
+  echo
+  echo "| conns | hf-auth / unprotected | spread | axum-login / unprotected | spread | hf-auth / axum-login | spread |"
+  echo "|---:|---:|---|---:|---|---:|---|"
   for c in $CONNS; do
-    a=$(col "$c" A 4); b=$(col "$c" B 4); cc=$(col "$c" C 4)
-    awk -v c="$c" -v a="$a" -v b="$b" -v cc="$cc" 'BEGIN { printf "| %s | %.3f | %.2f |\n", c, a / b, a / cc }'
+    printf '| %s | %.3f | %s | %.3f | %s | %.2f | %s |\n' "$c" \
+      "$(ratios "$c" A B | median)" "$(ratios "$c" A B | spread)" \
+      "$(ratios "$c" C B | median)" "$(ratios "$c" C B | spread)" \
+      "$(ratios "$c" A C | median)" "$(ratios "$c" A C | spread)"
   done
   echo
   echo "Peak RSS (VmHWM) after the runs: hf-auth server (A and B) ${HF_HWM} kB, axum-login server ${LOGIN_HWM} kB."

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Server-side CPU instructions per request (BENCHMARKS.md), the load benchmark's apps counted
+# under valgrind's callgrind instead of timed: the same three routes as scripts/bench-load.sh,
+#   A  GET /me behind #[hf_login] (hf-auth, mock mode, a valid session cookie),
+#   B  GET /me-open, the same handler without protection, in the same process as A,
+#   C  GET /me behind axum-login + tower-sessions (MemoryStore), with a session made by one login.
+# Instruction counts do not depend on what else the machine is doing, so the ratios hold on a
+# noisy virtual machine where requests/s drift by tens of percent from one run to the next.
+#
+#   scripts/bench-instructions.sh                 # about 2 minutes
+#   ROUNDS=3 SECONDS_PER_RUN=4 scripts/bench-instructions.sh
+#
+# Each run: zero the server's counters, send requests with wrk for a few seconds (8 connections,
+# every answer checked to be 2xx), dump the counters, divide by the number of requests. The
+# count covers everything the server process does per request: hyper, tokio, axum, the handler
+# and, for A and C, the protection. Results go to target/bench-instructions/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-4}
+OUT=${OUT:-$ROOT/target/bench-instructions}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+die() { echo "bench-instructions: $*" >&2; exit 1; }
+[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]] || die "ROUNDS must be 1..10"
+[[ $SECONDS_PER_RUN =~ ^[0-9]+$ && $SECONDS_PER_RUN -ge 1 && $SECONDS_PER_RUN -le 60 ]] \
+  || die "SECONDS_PER_RUN must be 1..60"
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v callgrind_control >/dev/null || missing+=(valgrind)
+if (( ${#missing[@]} )); then
+  echo "installing ${missing[*]} (Debian packages)"
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+for tool in wrk valgrind callgrind_control callgrind_annotate curl awk; do
+  command -v $tool >/dev/null || die "$tool is missing"
+done
+
+echo "building the bench servers (release)"
+cargo build --release --quiet --manifest-path bench/Cargo.toml --target-dir "$TARGET_DIR"
+BIN=$TARGET_DIR/release/load-bench
+
+rm -rf "$OUT"; mkdir -p "$OUT"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start NAME ARGS...: the server under callgrind; waits (at most 120 s) for its address line.
+start() {
+  local name=$1; shift
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.cg.%p" "$BIN" "$@" \
+    >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 1200); do
+    grep -q '^listening on ' "$OUT/$name.stdout" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || die "server $name exited: $(tail -5 "$OUT/$name.stderr")"
+    sleep 0.1
+  done
+  grep -q '^listening on ' "$OUT/$name.stdout" || die "server $name did not start in 120 s"
+  eval "${name}_PID=$pid"
+  eval "${name}_URL=$(sed -n 's/^listening on //p' "$OUT/$name.stdout" | head -n1)"
+}
+
+start HF hf
+for _ in $(seq 1 100); do grep -q '^cookie: ' "$OUT/HF.stdout" && break; sleep 0.1; done
+HF_COOKIE=$(sed -n 's/^cookie: //p' "$OUT/HF.stdout" | head -n1)
+[[ -n $HF_COOKIE ]] || die "the hf server printed no cookie"
+start LOGIN login
+LOGIN_COOKIE=$(curl -sS -o /dev/null -D - -X POST "$LOGIN_URL/login" \
+  | awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2 }' | tr -d '\r' | head -n1)
+[[ -n $LOGIN_COOKIE ]] || die "axum-login's /login set no cookie"
+
+declare -A URL=([A]="$HF_URL/me" [B]="$HF_URL/me-open" [C]="$LOGIN_URL/me")
+declare -A COOKIE=([A]="$HF_COOKIE" [B]="$HF_COOKIE" [C]="$LOGIN_COOKIE")
+declare -A SERVER=([A]=HF [B]=HF [C]=LOGIN)
+declare -A LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login")
+
+# count X ROUND: one measured run against X; prints instructions per request.
+count() {
+  local x=$1 r=$2 server=${SERVER[$1]} pid file dump n ir
+  pid=$(eval echo "\$${server}_PID")
+  file="$OUT/wrk-$x-$r.txt"
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  timeout $((SECONDS_PER_RUN + 60)) wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" \
+    -H "Cookie: ${COOKIE[$x]}" -H 'Accept: application/json' "${URL[$x]}" >"$file" 2>&1 \
+    || die "wrk failed on $x: $(cat "$file")"
+  grep -q 'Non-2xx or 3xx responses' "$file" && die "$x answered non-2xx (see $file)"
+  n=$(awk '/requests in/ { print $1 }' "$file")
+  (( n > 0 )) || die "no request reached $x"
+  local before; before=$(ls "$OUT/$server".cg.* 2>/dev/null | wc -l)
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  for _ in $(seq 1 300); do
+    (( $(ls "$OUT/$server".cg.* 2>/dev/null | wc -l) > before )) && break
+    sleep 0.1
+  done
+  dump=$(ls -t "$OUT/$server".cg.* | head -n1)
+  ir=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+  [[ -n $ir ]] || die "no instruction count in $dump"
+  awk -v i="$ir" -v n="$n" 'BEGIN { printf "%.0f\n", i / n }'
+}
+
+echo "warming up"
+for x in A B C; do count "$x" 0 >/dev/null; done
+printf 'round\tapp\tinstructions_per_request\n' >"$OUT/results.tsv"
+for r in $(seq 1 "$ROUNDS"); do
+  for x in A B C; do
+    per=$(count "$x" "$r")
+    printf '%s\t%s\t%s\n' "$r" "$x" "$per" >>"$OUT/results.tsv"
+    printf '  round %s %s: %s instructions per request\n' "$r" "$x" "$per"
+  done
+done
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+med() { awk -F'\t' -v x="$1" 'NR > 1 && $2 == x { print $3 }' "$OUT/results.tsv" | median; }
+A=$(med A); B=$(med B); C=$(med C)
+{
+  echo "Server instructions per request (callgrind), $(date -u +%Y-%m-%d), medians of $ROUNDS runs of ${SECONDS_PER_RUN}s, 8 connections."
+  echo
+  echo "| app | instructions per request | added by the protection | rate relative to unprotected |"
+  echo "|---|---:|---:|---:|"
+  for x in A B C; do
+    v=$(med "$x")
+    awk -v l="${LABEL[$x]}" -v v="$v" -v b="$B" \
+      'BEGIN { printf "| %s | %.0f | %.0f | %.3f |\n", l, v, v - b, b / v }'
+  done
+  echo
+  awk -v a="$A" -v c="$C" 'BEGIN { printf "hf-auth / axum-login (rate): %.2f\n", c / a }'
+} | tee "$OUT/summary.md"
