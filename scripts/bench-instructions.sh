@@ -20,11 +20,13 @@ ROOT=$PWD
 
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-4}
+CONNECTIONS=${CONNECTIONS:-8}
 OUT=${OUT:-$ROOT/target/bench-instructions}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 die() { echo "bench-instructions: $*" >&2; exit 1; }
 [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]] || die "ROUNDS must be 1..10"
+[[ $CONNECTIONS =~ ^[0-9]+$ && $CONNECTIONS -ge 1 && $CONNECTIONS -le 1024 ]] || die "CONNECTIONS must be 1..1024"
 [[ $SECONDS_PER_RUN =~ ^[0-9]+$ && $SECONDS_PER_RUN -ge 1 && $SECONDS_PER_RUN -le 60 ]] \
   || die "SECONDS_PER_RUN must be 1..60"
 
@@ -87,7 +89,7 @@ count() {
   pid=$(eval echo "\$${server}_PID")
   file="$OUT/wrk-$x-$r.txt"
   callgrind_control -z "$pid" >/dev/null 2>&1
-  timeout $((SECONDS_PER_RUN + 60)) wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" \
+  timeout $((SECONDS_PER_RUN + 60)) wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
     -H "Cookie: ${COOKIE[$x]}" -H 'Accept: application/json' "${URL[$x]}" >"$file" 2>&1 \
     || die "wrk failed on $x: $(cat "$file")"
   grep -q 'Non-2xx or 3xx responses' "$file" && die "$x answered non-2xx (see $file)"
@@ -120,7 +122,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 med() { awk -F'\t' -v x="$1" 'NR > 1 && $2 == x { print $3 }' "$OUT/results.tsv" | median; }
 A=$(med A); B=$(med B); C=$(med C)
 {
-  echo "Server instructions per request (callgrind), $(date -u +%Y-%m-%d), medians of $ROUNDS runs of ${SECONDS_PER_RUN}s, 8 connections."
+  echo "Server instructions per request (callgrind), $(date -u +%Y-%m-%d), medians of $ROUNDS runs of ${SECONDS_PER_RUN}s, $CONNECTIONS connections."
   echo
   echo "| app | instructions per request | added by the protection | rate relative to unprotected |"
   echo "|---|---:|---:|---:|"
