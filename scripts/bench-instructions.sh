@@ -30,58 +30,15 @@ die() { echo "bench-instructions: $*" >&2; exit 1; }
 [[ $SECONDS_PER_RUN =~ ^[0-9]+$ && $SECONDS_PER_RUN -ge 1 && $SECONDS_PER_RUN -le 60 ]] \
   || die "SECONDS_PER_RUN must be 1..60"
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v callgrind_control >/dev/null || missing+=(valgrind)
-if (( ${#missing[@]} )); then
-  echo "installing ${missing[*]} (Debian packages)"
-  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source "$ROOT/scripts/bench-common.sh"
+need_packages wrk=wrk callgrind_control=valgrind
 for tool in wrk valgrind callgrind_control callgrind_annotate curl awk; do
   command -v $tool >/dev/null || die "$tool is missing"
 done
-
-echo "building the bench servers (release)"
-cargo build --release --quiet --manifest-path bench/Cargo.toml --target-dir "$TARGET_DIR"
-BIN=$TARGET_DIR/release/load-bench
-
-rm -rf "$OUT"; mkdir -p "$OUT"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# start NAME ARGS...: the server under callgrind; waits (at most 120 s) for its address line.
-start() {
-  local name=$1; shift
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.cg.%p" "$BIN" "$@" \
-    >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
-  local pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 1 1200); do
-    grep -q '^listening on ' "$OUT/$name.stdout" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || die "server $name exited: $(tail -5 "$OUT/$name.stderr")"
-    sleep 0.1
-  done
-  grep -q '^listening on ' "$OUT/$name.stdout" || die "server $name did not start in 120 s"
-  eval "${name}_PID=$pid"
-  eval "${name}_URL=$(sed -n 's/^listening on //p' "$OUT/$name.stdout" | head -n1)"
-}
-
-start HF hf
-for _ in $(seq 1 100); do grep -q '^cookie: ' "$OUT/HF.stdout" && break; sleep 0.1; done
-HF_COOKIE=$(sed -n 's/^cookie: //p' "$OUT/HF.stdout" | head -n1)
-[[ -n $HF_COOKIE ]] || die "the hf server printed no cookie"
-start LOGIN login
-LOGIN_COOKIE=$(curl -sS -o /dev/null -D - -X POST "$LOGIN_URL/login" \
-  | awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2 }' | tr -d '\r' | head -n1)
-[[ -n $LOGIN_COOKIE ]] || die "axum-login's /login set no cookie"
-
-declare -A URL=([A]="$HF_URL/me" [B]="$HF_URL/me-open" [C]="$LOGIN_URL/me")
-declare -A COOKIE=([A]="$HF_COOKIE" [B]="$HF_COOKIE" [C]="$LOGIN_COOKIE")
+build_servers
+# valgrind runs the server in its own process: the dumps of server PID are cg.PID.N.
+start_servers valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" --
 declare -A SERVER=([A]=HF [B]=HF [C]=LOGIN)
-declare -A LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login")
 
 # count X ROUND: one measured run against X; prints instructions per request.
 count() {
@@ -95,13 +52,14 @@ count() {
   grep -q 'Non-2xx or 3xx responses' "$file" && die "$x answered non-2xx (see $file)"
   n=$(awk '/requests in/ { print $1 }' "$file")
   (( n > 0 )) || die "no request reached $x"
-  local before; before=$(ls "$OUT/$server".cg.* 2>/dev/null | wc -l)
+  dumps() { ls -t "$OUT/cg.$pid" "$OUT/cg.$pid".* 2>/dev/null || true; }
+  local before; before=$(dumps | wc -l)
   callgrind_control -d "$pid" >/dev/null 2>&1
   for _ in $(seq 1 300); do
-    (( $(ls "$OUT/$server".cg.* 2>/dev/null | wc -l) > before )) && break
+    (( $(dumps | wc -l) > before )) && break
     sleep 0.1
   done
-  dump=$(ls -t "$OUT/$server".cg.* | head -n1)
+  dump=$(dumps | head -n1)
   ir=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   [[ -n $ir ]] || die "no instruction count in $dump"
   awk -v i="$ir" -v n="$n" 'BEGIN { printf "%.0f\n", i / n }'
@@ -118,7 +76,6 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 med() { awk -F'\t' -v x="$1" 'NR > 1 && $2 == x { print $3 }' "$OUT/results.tsv" | median; }
 A=$(med A); B=$(med B); C=$(med C)
 {

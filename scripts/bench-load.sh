@@ -34,63 +34,19 @@ die() { echo "bench-load: $*" >&2; exit 1; }
 [[ $SESSIONS =~ ^[0-9]+$ && $SESSIONS -ge 1 && $SESSIONS -le 1000000 ]] || die "SESSIONS must be 1..1000000"
 for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge 1 && $c -le 1024 ]] || die "CONNS: $c is not 1..1024"; done
 
-# --- tools ---------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)"
-  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq wrk >/dev/null
-fi
+# --- tools, build, servers ------------------------------------------------------------------
+source "$ROOT/scripts/bench-common.sh"
+need_packages wrk=wrk
 for tool in wrk taskset curl awk; do command -v $tool >/dev/null || die "$tool is missing"; done
 CPUS=$(nproc)
 if (( CPUS < 2 )); then
   echo "warning: one CPU only; server and wrk share it" >&2
   SERVER_CPU=0; CLIENT_CPU=0
 fi
-
-echo "building the bench servers (release)"
-cargo build --release --quiet --manifest-path bench/Cargo.toml --target-dir "$TARGET_DIR"
-BIN=$TARGET_DIR/release/load-bench
-
-rm -rf "$OUT"; mkdir -p "$OUT"
-
-# --- servers -------------------------------------------------------------------------------
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# start NAME ARGS...: starts a pinned server, waits (at most 120 s) for its address line.
-start() {
-  local name=$1; shift
-  taskset -c "$SERVER_CPU" "$BIN" "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
-  local pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 1 1200); do
-    grep -q '^listening on ' "$OUT/$name.stdout" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || die "server $name exited: $(cat "$OUT/$name.stderr")"
-    sleep 0.1
-  done
-  grep -q '^listening on ' "$OUT/$name.stdout" || die "server $name did not start in 120 s"
-  eval "${name}_PID=$pid"
-  eval "${name}_URL=$(sed -n 's/^listening on //p' "$OUT/$name.stdout" | head -n1)"
-}
-
+build_servers
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-
-start HF hf --mint "$SESSIONS" "$OUT/cookies.txt"
-for _ in $(seq 1 50); do grep -q '^cookie: ' "$OUT/HF.stdout" && break; sleep 0.1; done
-HF_COOKIE=$(sed -n 's/^cookie: //p' "$OUT/HF.stdout" | head -n1)
-[[ -n $HF_COOKIE ]] || die "the hf server printed no cookie"
+start_servers taskset -c "$SERVER_CPU" -- --mint "$SESSIONS" "$OUT/cookies.txt"
 [[ $(wc -l <"$OUT/cookies.txt") -eq $SESSIONS ]] || die "expected $SESSIONS minted cookies"
-
-start LOGIN login
-LOGIN_COOKIE=$(curl -sS -o /dev/null -D - -X POST "$LOGIN_URL/login" \
-  | awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2 }' | tr -d '\r' | head -n1)
-[[ -n $LOGIN_COOKIE ]] || die "axum-login's /login set no cookie"
-
-declare -A URL=([A]="$HF_URL/me" [B]="$HF_URL/me-open" [C]="$LOGIN_URL/me")
-declare -A COOKIE=([A]="$HF_COOKIE" [B]="$HF_COOKIE" [C]="$LOGIN_COOKIE")
-declare -A LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login")
 
 # The checks wrk cannot make: right answers with the cookie, refusals without.
 code() { curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: application/json' "$@"; }
@@ -183,7 +139,6 @@ LOGIN_REQS=$(sessions_run C "$OUT/login.lua" "" "$OUT/sessions-C")
 LOGIN_AFTER=$(status_kb "$LOGIN_PID" VmRSS)
 
 # --- summary ---------------------------------------------------------------------------------
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -F'\t' -v c="$1" -v x="$2" -v k="$3" 'NR > 1 && $1 == c && $3 == x { print $k }' "$OUT/results.tsv" | median; }
 # ratios C X Y: X's req/s over Y's in each round at C connections, one per line.
 ratios() {

@@ -1,0 +1,64 @@
+# Shared by scripts/bench-load.sh and scripts/bench-instructions.sh (sourced, not run): tools,
+# building the bench servers of bench/, starting them, and the sessions A, B and C use.
+# Expects ROOT, OUT, TARGET_DIR and a `die` function; sets BIN, PIDS and, through
+# `start_servers`, HF_URL, HF_PID, HF_COOKIE, LOGIN_URL, LOGIN_PID, LOGIN_COOKIE, URL, COOKIE,
+# LABEL.
+
+# need_packages PROGRAM=PACKAGE...: installs the Debian packages of the missing programs.
+need_packages() {
+  local missing=() pair
+  for pair in "$@"; do command -v "${pair%%=*}" >/dev/null || missing+=("${pair#*=}"); done
+  (( ${#missing[@]} )) || return 0
+  echo "installing ${missing[*]} (Debian packages)"
+  local sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+build_servers() {
+  echo "building the bench servers (release)"
+  cargo build --release --quiet --manifest-path "$ROOT/bench/Cargo.toml" --target-dir "$TARGET_DIR"
+  BIN=$TARGET_DIR/release/load-bench
+  rm -rf "$OUT"; mkdir -p "$OUT"
+  PIDS=()
+  trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+}
+
+# start NAME -- COMMAND...: starts a server (COMMAND is the wrapper and the server's own
+# arguments, e.g. `taskset -c 0 "$BIN" hf`), waits at most 120 s for its address line, and sets
+# NAME_PID and NAME_URL.
+start() {
+  local name=$1; shift 2
+  "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 1200); do
+    grep -q '^listening on ' "$OUT/$name.stdout" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || die "server $name exited: $(tail -5 "$OUT/$name.stderr")"
+    sleep 0.1
+  done
+  grep -q '^listening on ' "$OUT/$name.stdout" || die "server $name did not start in 120 s"
+  eval "${name}_PID=$pid"
+  eval "${name}_URL=$(sed -n 's/^listening on //p' "$OUT/$name.stdout" | head -n1)"
+}
+
+# start_servers WRAPPER... -- HF_ARGS...: both servers under WRAPPER (may be empty), with the
+# session cookies routes A (hf-auth), B (unprotected) and C (axum-login) are called with.
+start_servers() {
+  local wrapper=()
+  while [[ $1 != -- ]]; do wrapper+=("$1"); shift; done
+  shift
+  start HF -- "${wrapper[@]}" "$BIN" hf "$@"
+  for _ in $(seq 1 100); do grep -q '^cookie: ' "$OUT/HF.stdout" && break; sleep 0.1; done
+  HF_COOKIE=$(sed -n 's/^cookie: //p' "$OUT/HF.stdout" | head -n1)
+  [[ -n $HF_COOKIE ]] || die "the hf server printed no cookie"
+  start LOGIN -- "${wrapper[@]}" "$BIN" login
+  LOGIN_COOKIE=$(curl -sS -o /dev/null -D - -X POST "$LOGIN_URL/login" \
+    | awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2 }' | tr -d '\r' | head -n1)
+  [[ -n $LOGIN_COOKIE ]] || die "axum-login's /login set no cookie"
+  declare -gA URL=([A]="$HF_URL/me" [B]="$HF_URL/me-open" [C]="$LOGIN_URL/me")
+  declare -gA COOKIE=([A]="$HF_COOKIE" [B]="$HF_COOKIE" [C]="$LOGIN_COOKIE")
+  declare -gA LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login")
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
