@@ -8,9 +8,9 @@
 # noisy virtual machine where requests/s drift by tens of percent from one run to the next.
 #
 #   scripts/bench-instructions.sh                 # about 2 minutes
-#   ROUNDS=3 SECONDS_PER_RUN=4 scripts/bench-instructions.sh
+#   CONNECTIONS=8 ROUNDS=3 SECONDS_PER_RUN=4 scripts/bench-instructions.sh   # the defaults
 #
-# Each run: zero the server's counters, send requests with wrk for a few seconds (8 connections,
+# Each run: zero the server's counters, send requests with wrk for a few seconds (CONNECTIONS of them,
 # every answer checked to be 2xx), dump the counters, divide by the number of requests. The
 # count covers everything the server process does per request: hyper, tokio, axum, the handler
 # and, for A and C, the protection. Results go to target/bench-instructions/.
