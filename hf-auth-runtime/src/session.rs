@@ -240,9 +240,9 @@ const CACHE_PER_SHARD: usize = 64;
 ///
 /// An entry is found by characters of the sealed value's end (its random AES-GCM tag: one
 /// picks the shard, the last eight the entry) and used only if the whole value is equal, so
-/// it answers exactly what decrypting would. Bounded: 16 shards of 64 single-cookie sessions, a full shard is emptied
-/// (at most 1,024 sessions, a few MB); a lock is held only for a lookup or an insert, never
-/// across an await.
+/// it answers exactly what decrypting would. Bounded: 16 shards of 64 single-cookie sessions,
+/// a full shard is emptied (at most 1,024 sessions, a few MB); a lock is held only for a
+/// lookup or an insert, never across an await.
 pub(crate) struct SessionCache {
     shards: Vec<std::sync::Mutex<CacheShard>>,
 }
