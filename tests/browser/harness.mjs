@@ -8,7 +8,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const EXAMPLES = join(ROOT, "target", "debug", "examples");
+// Where cargo put the examples: CARGO_TARGET_DIR when set (relative to the repository, as cargo
+// reads it when run from there), else target/.
+const TARGET_DIR = process.env.CARGO_TARGET_DIR
+  ? resolve(ROOT, process.env.CARGO_TARGET_DIR)
+  : join(ROOT, "target");
+const EXAMPLES = join(TARGET_DIR, "debug", "examples");
 export const SHOTS = join(ROOT, "ci-artifacts", "screenshots");
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 export const START_TIMEOUT_MS = 30_000;
