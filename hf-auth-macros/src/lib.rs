@@ -26,7 +26,7 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 /// the listed ones; anyone else gets the runtime's rejection (a redirect to the login page for a
 /// browser, `401` with `WWW-Authenticate` or `403` with a JSON `error` for an API client).
 ///
-/// ```ignore
+/// ```
 /// use axum::{extract::Path, Json};
 /// use hf_auth_runtime::{hf_login, HfUser};
 ///
@@ -106,7 +106,7 @@ pub fn hf_login(args: TokenStream, item: TokenStream) -> TokenStream {
 /// on its handle, optionally with at least a given role: `read < contributor < write < admin`.
 /// Implies [`macro@hf_login`].
 ///
-/// ```ignore
+/// ```
 /// use hf_auth_runtime::{hf_login, require_org, HfUser};
 ///
 /// // Any member of `acme`.
