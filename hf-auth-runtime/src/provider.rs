@@ -44,7 +44,9 @@ pub(crate) struct Provider {
     client_id: ClientId,
     jwks_uri: url::Url,
     userinfo_url: url::Url,
-    jwks: RwLock<Arc<CoreJsonWebKeySet>>,
+    /// The ID-token verifier over the JWKS as last fetched: built at start-up and on a refetch,
+    /// not on every login.
+    verifier: RwLock<Arc<CoreIdTokenVerifier<'static>>>,
     last_jwks_fetch: Mutex<Instant>,
 }
 
@@ -213,6 +215,7 @@ impl Provider {
         )
         .set_token_uri(token_url)
         .set_redirect_uri(redirect);
+        let verifier = id_token_verifier(&client_id, &issuer, jwks);
         Ok(Provider {
             http,
             client,
@@ -220,7 +223,7 @@ impl Provider {
             client_id,
             jwks_uri,
             userinfo_url,
-            jwks: RwLock::new(Arc::new(jwks)),
+            verifier: RwLock::new(Arc::new(verifier)),
             last_jwks_fetch: Mutex::new(Instant::now()),
         })
     }
@@ -299,22 +302,9 @@ impl Provider {
         id_token: &CoreIdToken,
         nonce: &Nonce,
     ) -> Result<String, ClaimsVerificationError> {
-        let jwks = self.jwks.read().expect("jwks lock").clone();
-        let verifier = CoreIdTokenVerifier::new_public_client(
-            self.client_id.clone(),
-            self.issuer.clone(),
-            (*jwks).clone(),
-        )
-        .set_issue_time_verifier_fn(|iat| {
-            let latest = crate::session::now_unix() + MAX_CLOCK_SKEW.as_secs();
-            if iat.timestamp() > latest as i64 {
-                Err("the ID token was issued in the future".to_owned())
-            } else {
-                Ok(())
-            }
-        });
+        let verifier = self.verifier.read().expect("verifier lock").clone();
         id_token
-            .claims(&verifier, nonce)
+            .claims(&*verifier, nonce)
             .map(|claims| claims.subject().as_str().to_owned())
     }
 
@@ -334,7 +324,8 @@ impl Provider {
                     keys = jwks.keys().len(),
                     "fetched the provider's JWKS again"
                 );
-                *self.jwks.write().expect("jwks lock") = Arc::new(jwks);
+                let verifier = id_token_verifier(&self.client_id, &self.issuer, jwks);
+                *self.verifier.write().expect("verifier lock") = Arc::new(verifier);
                 true
             }
             Err(e) => {
@@ -389,6 +380,25 @@ impl Provider {
             .map_err(|e| FlowError::Token(error_text(&e)))?;
         Ok(tokens_of(&response))
     }
+}
+
+/// Verifies ID tokens signed with RS256 (openidconnect's default, and the only algorithm
+/// accepted) by a key of `jwks`, for `client_id` from `issuer`, issued at most
+/// [`MAX_CLOCK_SKEW`] in the future.
+fn id_token_verifier(
+    client_id: &ClientId,
+    issuer: &IssuerUrl,
+    jwks: CoreJsonWebKeySet,
+) -> CoreIdTokenVerifier<'static> {
+    CoreIdTokenVerifier::new_public_client(client_id.clone(), issuer.clone(), jwks)
+        .set_issue_time_verifier_fn(|iat| {
+            let latest = crate::session::now_unix() + MAX_CLOCK_SKEW.as_secs();
+            if iat.timestamp() > latest as i64 {
+                Err("the ID token was issued in the future".to_owned())
+            } else {
+                Ok(())
+            }
+        })
 }
 
 fn tokens_of(response: &CoreTokenResponse) -> Tokens {
