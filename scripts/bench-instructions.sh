@@ -10,8 +10,8 @@
 #   scripts/bench-instructions.sh                 # about 2 minutes
 #   CONNECTIONS=8 ROUNDS=3 SECONDS_PER_RUN=4 scripts/bench-instructions.sh   # the defaults
 #
-# Each run: zero the server's counters, send requests with wrk for a few seconds (CONNECTIONS of them,
-# every answer checked to be 2xx), dump the counters, divide by the number of requests. The
+# Each run: zero the server's counters, send requests with wrk for a few seconds (CONNECTIONS
+# connections, every answer checked to be 2xx), dump the counters, divide by the number of requests. The
 # count covers everything the server process does per request: hyper, tokio, axum, the handler
 # and, for A and C, the protection. Results go to target/bench-instructions/.
 set -euo pipefail
@@ -40,6 +40,9 @@ build_servers
 start_servers valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" --
 declare -A SERVER=([A]=HF [B]=HF [C]=LOGIN)
 
+# dumps PID: the callgrind dumps of server PID, newest first.
+dumps() { ls -t "$OUT/cg.$1" "$OUT/cg.$1".* 2>/dev/null || true; }
+
 # count X ROUND: one measured run against X; prints instructions per request.
 count() {
   local x=$1 r=$2 server=${SERVER[$1]} pid file dump n ir
@@ -52,14 +55,13 @@ count() {
   grep -q 'Non-2xx or 3xx responses' "$file" && die "$x answered non-2xx (see $file)"
   n=$(awk '/requests in/ { print $1 }' "$file")
   (( n > 0 )) || die "no request reached $x"
-  dumps() { ls -t "$OUT/cg.$pid" "$OUT/cg.$pid".* 2>/dev/null || true; }
-  local before; before=$(dumps | wc -l)
+  local before; before=$(dumps "$pid" | wc -l)
   callgrind_control -d "$pid" >/dev/null 2>&1
   for _ in $(seq 1 300); do
-    (( $(dumps | wc -l) > before )) && break
+    (( $(dumps "$pid" | wc -l) > before )) && break
     sleep 0.1
   done
-  dump=$(dumps | head -n1)
+  dump=$(dumps "$pid" | head -n1)
   ir=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   [[ -n $ir ]] || die "no instruction count in $dump"
   awk -v i="$ir" -v n="$n" 'BEGIN { printf "%.0f\n", i / n }'
