@@ -174,6 +174,11 @@ fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// Finds the value of cookie `name` in the request's `Cookie` headers, without parsing the rest
 /// (and without validating the whole header as text: only the value found).
 pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    std::str::from_utf8(find_cookie_bytes(headers, name)?).ok()
+}
+
+/// [`find_cookie`], its value as bytes (not checked to be text).
+fn find_cookie_bytes<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h [u8]> {
     let name = name.as_bytes();
     let mut found: Option<&'h [u8]> = None;
     for header in headers.get_all(COOKIE) {
@@ -190,7 +195,7 @@ pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h 
     }
     let value = found?;
     let end = value.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
-    std::str::from_utf8(&value[..end]).ok()
+    Some(&value[..end])
 }
 
 /// Reads and verifies the session in a request's cookies. Anything forged, truncated, mixed
@@ -300,24 +305,23 @@ impl SessionCache {
         key: &CookieKey,
         headers: &HeaderMap,
     ) -> Option<std::sync::Arc<SessionData>> {
-        let value = find_cookie(headers, SESSION_COOKIE)?;
-        let tail: [u8; 16] = value
-            .as_bytes()
-            .get(value.len().checked_sub(16)?..)?
-            .try_into()
-            .ok()?;
+        // Compared as bytes with what the cache holds (text, checked when it was decoded).
+        let value = find_cookie_bytes(headers, SESSION_COOKIE)?;
+        let tail: [u8; 16] = value.get(value.len().checked_sub(16)?..)?.try_into().ok()?;
         let tag = u64::from_le_bytes(tail[8..].try_into().expect("8 bytes"));
         let shard = &self.shards[usize::from(tail[0]) % CACHE_SHARDS];
         {
             let map = shard.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(hit) = map.get(&tag) {
-                if *hit.value == *value {
+                if hit.value.as_bytes() == value {
                     return Some(hit.data.clone());
                 }
             }
         }
         let (data, chunks) = decode_counting(key, headers)?;
         let data = std::sync::Arc::new(data);
+        // Decoded: the value is the session cookie's, and text.
+        let value = std::str::from_utf8(value).ok()?;
         if chunks == 1 {
             let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
             if map.len() >= CACHE_PER_SHARD {
