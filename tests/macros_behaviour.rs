@@ -417,3 +417,23 @@ async fn start_up_check_against_the_configured_scopes() {
     assert!(ok.is_ok());
     assert!(HfAuth::builder().scopes(APP_SCOPES).build().await.is_ok());
 }
+
+/// A guarded route outside `attach` has no hf-auth to ask: it refuses every request, even one
+/// with a valid session, with a 500 that names the mistake, and never runs the handler. The
+/// request's context does not leak from an attached router into one merged beside it.
+#[tokio::test]
+async fn a_guarded_route_outside_attach_refuses_and_says_why() {
+    let (auth, attached) = app().await;
+    let cookie = testing::session_cookie(&auth, &MockUser::default());
+    let app = Router::new().route("/forgotten", get(me)).merge(attached);
+    for client in [Client::Browser, Client::Api] {
+        let r = get_as(&app, client, "/forgotten", Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR, "{client:?}");
+        assert!(header_of(&r, header::SET_COOKIE).is_empty());
+        assert_eq!(text(r).await, "hf-auth is not attached to this router");
+        // The attached route beside it still works.
+        let r = get_as(&app, client, "/me", Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{client:?}");
+        assert_eq!(text(r).await, "hello dev-user");
+    }
+}

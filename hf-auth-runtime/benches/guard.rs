@@ -220,16 +220,15 @@ fn verified_id_token(provider: &testing::TestProvider, auth: &HfAuth) -> String 
     token
 }
 
-/// Request parts carrying `cookie`, with hf-auth's state as `attach` would put it.
-fn parts_with(auth: &HfAuth, cookie: &str) -> Parts {
-    let (mut parts, ()) = Request::get("/me")
+/// Request parts carrying `cookie`.
+fn parts_with(cookie: &str) -> Parts {
+    Request::get("/me")
         .header(COOKIE, cookie)
         .header("accept", "application/json")
         .body(())
         .expect("a request")
-        .into_parts();
-    testing::bench_attach_state(auth, &mut parts);
-    parts
+        .into_parts()
+        .0
 }
 
 fn headers_with(cookie: &str) -> HeaderMap {
@@ -241,13 +240,16 @@ fn headers_with(cookie: &str) -> HeaderMap {
     h
 }
 
-/// The guard as axum runs it: `Guarded<R>::from_request_parts`.
-fn guard<R: RequirementSource>(parts: &mut Parts) -> bool {
-    ready(<Guarded<R> as FromRequestParts<()>>::from_request_parts(
-        parts,
-        &(),
-    ))
-    .is_ok()
+/// The guard as axum runs it: `Guarded<R>::from_request_parts`, inside a request's context as
+/// `attach`'s layer gives it.
+fn guard<R: RequirementSource>(auth: &HfAuth, parts: &mut Parts) -> bool {
+    testing::bench_in_request(auth, || {
+        ready(<Guarded<R> as FromRequestParts<()>>::from_request_parts(
+            parts,
+            &(),
+        ))
+        .is_ok()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,10 +346,17 @@ fn report() {
             }),
         );
         let decoded = testing::bench_decode_session(&auth, &headers).expect("valid");
-        let mut parts = parts_with(&auth, &cookie);
-        assert!(guard::<SignedIn>(&mut parts), "{n} orgs: signed in");
-        assert!(guard::<ThreeScopes>(&mut parts), "{n} orgs: 3 scopes");
-        assert_eq!(guard::<OrgRole>(&mut parts), n > 0, "{n} orgs: org role");
+        let mut parts = parts_with(&cookie);
+        assert!(guard::<SignedIn>(&auth, &mut parts), "{n} orgs: signed in");
+        assert!(
+            guard::<ThreeScopes>(&auth, &mut parts),
+            "{n} orgs: 3 scopes"
+        );
+        assert_eq!(
+            guard::<OrgRole>(&auth, &mut parts),
+            n > 0,
+            "{n} orgs: org role"
+        );
         row(
             format!("check/org_role/{n} orgs"),
             cookie.len(),
@@ -359,7 +368,7 @@ fn report() {
             format!("guard/signed_in/{n} orgs"),
             cookie.len(),
             allocations(|| {
-                black_box(guard::<SignedIn>(&mut parts));
+                black_box(guard::<SignedIn>(&auth, &mut parts));
             }),
         );
         if n > 0 {
@@ -367,7 +376,7 @@ fn report() {
                 format!("guard/org_role/{n} orgs"),
                 cookie.len(),
                 allocations(|| {
-                    black_box(guard::<OrgRole>(&mut parts));
+                    black_box(guard::<OrgRole>(&auth, &mut parts));
                 }),
             );
         }
@@ -391,13 +400,13 @@ fn report() {
         ("18 scopes", &ALL_SCOPES.join(" ")[..]),
     ] {
         let cookie = testing::session_cookie(&auth, &user_in_orgs(0, scopes));
-        let mut parts = parts_with(&auth, &cookie);
-        assert!(guard::<SignedIn>(&mut parts));
+        let mut parts = parts_with(&cookie);
+        assert!(guard::<SignedIn>(&auth, &mut parts));
         row(
             format!("scopes/signed_in/{label}"),
             cookie.len(),
             allocations(|| {
-                black_box(guard::<SignedIn>(&mut parts));
+                black_box(guard::<SignedIn>(&auth, &mut parts));
             }),
         );
     }
@@ -472,16 +481,16 @@ fn bench_guard(c: &mut Criterion) {
     let mut g = c.benchmark_group("guard");
     for n in ORG_COUNTS {
         let cookie = testing::session_cookie(&auth, &user_in_orgs(n, USER_SCOPES));
-        let mut parts = parts_with(&auth, &cookie);
+        let mut parts = parts_with(&cookie);
         g.bench_function(BenchmarkId::new("signed_in", format!("{n}_orgs")), |b| {
-            b.iter(|| guard::<SignedIn>(&mut parts))
+            b.iter(|| guard::<SignedIn>(&auth, &mut parts))
         });
         g.bench_function(BenchmarkId::new("3_scopes", format!("{n}_orgs")), |b| {
-            b.iter(|| guard::<ThreeScopes>(&mut parts))
+            b.iter(|| guard::<ThreeScopes>(&auth, &mut parts))
         });
         if n > 0 {
             g.bench_function(BenchmarkId::new("org_role", format!("{n}_orgs")), |b| {
-                b.iter(|| guard::<OrgRole>(&mut parts))
+                b.iter(|| guard::<OrgRole>(&auth, &mut parts))
             });
         }
     }
@@ -491,13 +500,13 @@ fn bench_guard(c: &mut Criterion) {
     let all = ALL_SCOPES.join(" ");
     for (label, scopes) in [("1_scope", "openid"), ("18_scopes", all.as_str())] {
         let cookie = testing::session_cookie(&auth, &user_in_orgs(0, scopes));
-        let mut parts = parts_with(&auth, &cookie);
+        let mut parts = parts_with(&cookie);
         g.bench_function(BenchmarkId::new("signed_in", label), |b| {
-            b.iter(|| guard::<SignedIn>(&mut parts))
+            b.iter(|| guard::<SignedIn>(&auth, &mut parts))
         });
         if label == "18_scopes" {
             g.bench_function(BenchmarkId::new("require_18", label), |b| {
-                b.iter(|| guard::<EighteenScopes>(&mut parts))
+                b.iter(|| guard::<EighteenScopes>(&auth, &mut parts))
             });
         }
     }

@@ -9,9 +9,10 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::Extension,
+    extract::FromRequestParts,
     http::{
         header::{CACHE_CONTROL, LOCATION},
+        request::Parts,
         HeaderMap, HeaderValue, StatusCode, Uri,
     },
     response::{Html, IntoResponse, Response},
@@ -26,10 +27,11 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     error::FlowError,
-    layer::{AuthLayer, RequestCtx},
+    layer::{with_request, AuthLayer},
     mock::MockUser,
     pages,
     provider::{Tokens, UserInfo},
+    rejection::AuthRejection,
     return_path::{query_param, safe_return_path, CallbackParams},
     session::{self, now_unix, SessionData},
     state::{AuthState, Backend, SharedState},
@@ -65,7 +67,24 @@ where
         .layer(AuthLayer { state })
 }
 
-type Ctx = Extension<Arc<RequestCtx>>;
+/// The request's context in the flow's own routes, which `attach` always layers.
+struct Ctx(SharedState);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, AuthRejection> {
+        with_request(|ctx| Ctx(ctx.state.clone()))
+    }
+}
+
+impl Ctx {
+    /// Queues `Set-Cookie` headers for the response.
+    fn set_cookies(&self, headers: impl IntoIterator<Item = HeaderValue>) {
+        // Never fails: `Ctx` is extracted inside the request's context.
+        let _ = with_request(|ctx| ctx.set_cookies(headers));
+    }
+}
 
 fn redirect(location: &str) -> Response {
     let location = HeaderValue::try_from(location).unwrap_or(HeaderValue::from_static("/"));
@@ -88,8 +107,8 @@ fn random_state() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-async fn login(Extension(ctx): Ctx, headers: HeaderMap, uri: Uri) -> Response {
-    let state = &ctx.state;
+async fn login(ctx: Ctx, headers: HeaderMap, uri: Uri) -> Response {
+    let state = &ctx.0;
     let query = uri.query();
     let target = safe_return_path(query_param(query, "_target_url").as_deref()).to_owned();
     let retries: u32 = query_param(query, "_nb_redirects")
@@ -146,20 +165,16 @@ enum Outcome {
     Retry(String),
 }
 
-async fn callback(Extension(ctx): Ctx, headers: HeaderMap, uri: Uri) -> Response {
+async fn callback(ctx: Ctx, headers: HeaderMap, uri: Uri) -> Response {
     match finish(&ctx, &headers, uri.query()).await {
         Ok(Outcome::SignedIn(target)) => redirect(&target),
         Ok(Outcome::Retry(url)) => redirect(&url),
-        Err(e) => error_page(&ctx.state, &e),
+        Err(e) => error_page(&ctx.0, &e),
     }
 }
 
-async fn finish(
-    ctx: &RequestCtx,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<Outcome, FlowError> {
-    let state: &AuthState = &ctx.state;
+async fn finish(ctx: &Ctx, headers: &HeaderMap, query: Option<&str>) -> Result<Outcome, FlowError> {
+    let state: &AuthState = &ctx.0;
     let params = CallbackParams::parse(query).map_err(|()| FlowError::StateMismatch)?;
     let denied = |params: &CallbackParams| FlowError::Denied {
         error: params.error.clone().unwrap_or_default(),
@@ -331,8 +346,8 @@ pub(crate) fn mock_session(state: &AuthState, user: &MockUser) -> SessionData {
     }
 }
 
-async fn logout(Extension(ctx): Ctx, headers: HeaderMap, uri: Uri) -> Response {
-    ctx.set_cookies(session::clear(&headers, ctx.state.policy));
+async fn logout(ctx: Ctx, headers: HeaderMap, uri: Uri) -> Response {
+    ctx.set_cookies(session::clear(&headers, ctx.0.policy));
     let target = safe_return_path(query_param(uri.query(), "_target_url").as_deref()).to_owned();
     redirect(&target)
 }

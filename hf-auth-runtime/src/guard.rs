@@ -4,7 +4,13 @@
 //! expiry) and [`Requirement::check`] (bit masks and a short scan of the user's orgs). No
 //! provider call happens here unless the access token has expired and a refresh token exists.
 
-use std::{marker::PhantomData, sync::Arc};
+use std::{
+    future::Future,
+    marker::PhantomData,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts},
@@ -13,10 +19,10 @@ use axum::{
 use hf_auth_scopes::{implied_closure, Role};
 
 use crate::{
-    layer::RequestCtx,
+    layer::{with_request, RequestCtx},
     rejection::{AuthRejection, Denial},
     session::{self, now_unix, SessionData},
-    state::{AuthState, Backend},
+    state::{AuthState, Backend, SharedState},
     user::HfUser,
 };
 
@@ -137,30 +143,86 @@ where
 {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = ctx_of(parts)?;
-        let user = current_user(parts, &ctx).await?;
+    fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        // Decided before the future is returned: a session in the cache makes a future that is
+        // already done (a few words inside the handler's future); only a refresh awaits.
+        let (state, data) = match with_request(|ctx| session_of(parts, ctx)) {
+            Ok(Ok(Step::Ready(user))) => return Extracted::Done(Some(admit::<R>(parts, user))),
+            Ok(Ok(Step::Refresh(state, data))) => (state, data),
+            Ok(Err(e)) | Err(e) => return Extracted::Done(Some(Err(e))),
+        };
+        Extracted::Waiting(Box::pin(async move {
+            let user = refreshed(parts, &state, &data).await?;
+            admit::<R>(parts, user)
+        }))
+    }
+}
+
+/// Checks `R`'s requirement for `user`, keeping the user for an `HfUser` parameter of the same
+/// handler (the session is read once).
+fn admit<R: RequirementSource>(parts: &Parts, user: HfUser) -> Result<Guarded<R>, AuthRejection> {
+    with_request(|ctx| {
         if let Err(denial) = check(R::REQUIREMENT, &user.0) {
             tracing::debug!(user = %user.handle(), ?denial, "access denied");
             return Err(AuthRejection::denied(parts, &ctx.state, denial));
         }
-        // Kept for an `HfUser` parameter of the same handler: the session is read once.
         let _ = ctx.user.set(user);
         Ok(Guarded(PhantomData))
-    }
+    })?
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for HfUser {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = ctx_of(parts)?;
-        if let Some(user) = ctx.user.get() {
-            return Ok(user.clone());
+    fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        let step = with_request(|ctx| match ctx.user.get() {
+            Some(user) => Ok(Step::Ready(user.clone())),
+            None => session_of(parts, ctx),
+        });
+        let (state, data) = match step {
+            Ok(Ok(Step::Ready(user))) => return Extracted::Done(Some(keep(user))),
+            Ok(Ok(Step::Refresh(state, data))) => (state, data),
+            Ok(Err(e)) | Err(e) => return Extracted::Done(Some(Err(e))),
+        };
+        Extracted::Waiting(Box::pin(async move {
+            keep(refreshed(parts, &state, &data).await?)
+        }))
+    }
+}
+
+/// Keeps `user` for the other extractors of the request.
+fn keep(user: HfUser) -> Result<HfUser, AuthRejection> {
+    with_request(|ctx| {
+        let _ = ctx.user.get_or_init(|| user.clone());
+    })?;
+    Ok(user)
+}
+
+/// An extractor's future: already done (the session was in the cache), or waiting for a
+/// token refresh, which is rare, and boxed so that it does not make every handler's future
+/// larger.
+enum Extracted<'a, T> {
+    Done(Option<Result<T, AuthRejection>>),
+    Waiting(Pin<Box<dyn Future<Output = Result<T, AuthRejection>> + Send + 'a>>),
+}
+
+// The result is moved out, never pinned in place.
+impl<T> Unpin for Extracted<'_, T> {}
+
+impl<T> Future for Extracted<'_, T> {
+    type Output = Result<T, AuthRejection>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Extracted::Done(out) => Poll::Ready(out.take().expect("polled after completion")),
+            Extracted::Waiting(fut) => fut.as_mut().poll(cx),
         }
-        let user = current_user(parts, &ctx).await?;
-        let _ = ctx.user.set(user.clone());
-        Ok(user)
     }
 }
 
@@ -179,19 +241,19 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for HfUser {
     }
 }
 
-fn ctx_of(parts: &Parts) -> Result<Arc<RequestCtx>, AuthRejection> {
-    parts
-        .extensions
-        .get::<Arc<RequestCtx>>()
-        .cloned()
-        .ok_or(AuthRejection::NotAttached)
+/// What reading the session found: a user, or a session whose access token must be refreshed
+/// first (with an owned handle on the state: the request's context is lent only to synchronous
+/// code, never across the refresh's awaits).
+enum Step {
+    Ready(HfUser),
+    Refresh(SharedState, Arc<SessionData>),
 }
 
-/// The signed-in user of a request, refreshing an expired access token where a refresh token
-/// exists. A missing, forged, expired or unrefreshable session is "not signed in".
-async fn current_user(parts: &Parts, ctx: &RequestCtx) -> Result<HfUser, AuthRejection> {
+/// Reads the signed-in session of a request: synchronous, no allocation when the session is
+/// in the cache. A missing, forged or ended session is "not signed in".
+fn session_of(parts: &Parts, ctx: &RequestCtx) -> Result<Step, AuthRejection> {
     let state: &AuthState = &ctx.state;
-    let Some(mut data) = state.cache.decode(&state.key, &parts.headers) else {
+    let Some(data) = state.cache.decode(&state.key, &parts.headers) else {
         return Err(AuthRejection::not_signed_in(parts, state));
     };
     let now = now_unix();
@@ -200,23 +262,34 @@ async fn current_user(parts: &Parts, ctx: &RequestCtx) -> Result<HfUser, AuthRej
         return Err(AuthRejection::not_signed_in(parts, state));
     }
     if now >= data.expires_at {
-        // Boxed: the refresh (HTTP requests) is rare, and its future is large; unboxed it
-        // would make every guard's future, and every protected handler's, that much larger.
-        match Box::pin(refresh(state, &data)).await {
-            Some(fresh) => {
-                match session::write(&parts.headers, state.policy, &state.key, &fresh) {
-                    Ok(set) => ctx.set_cookies(set),
-                    Err(e) => tracing::warn!(error = %e, "could not store the refreshed session"),
-                }
-                data = Arc::new(fresh);
-            }
-            None => {
-                ctx.set_cookies(session::clear(&parts.headers, state.policy));
-                return Err(AuthRejection::not_signed_in(parts, state));
-            }
-        }
+        return Ok(Step::Refresh(ctx.state.clone(), data));
     }
-    Ok(HfUser(data))
+    Ok(Step::Ready(HfUser(data)))
+}
+
+/// The session after refreshing its expired access token, with its new cookies queued; "not
+/// signed in" (and the cookies cleared) when there is no refresh token or the refresh fails.
+async fn refreshed(
+    parts: &Parts,
+    state: &AuthState,
+    data: &SessionData,
+) -> Result<HfUser, AuthRejection> {
+    let fresh = refresh(state, data).await;
+    let set = match &fresh {
+        Some(fresh) => match session::write(&parts.headers, state.policy, &state.key, fresh) {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store the refreshed session");
+                Vec::new()
+            }
+        },
+        None => session::clear(&parts.headers, state.policy),
+    };
+    with_request(|ctx| ctx.set_cookies(set))?;
+    match fresh {
+        Some(fresh) => Ok(HfUser(Arc::new(fresh))),
+        None => Err(AuthRejection::not_signed_in(parts, state)),
+    }
 }
 
 async fn refresh(state: &AuthState, old: &SessionData) -> Option<SessionData> {

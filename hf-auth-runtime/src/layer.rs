@@ -1,42 +1,61 @@
 //! The one layer hf-auth adds to a router: it gives handlers and guards the shared state and a
 //! place to put `Set-Cookie` headers (a login, a logout, a refreshed or ended session), and
-//! appends those to the response. One allocation per request; no cookie is parsed here.
+//! appends those to the response. No cookie is parsed here.
+//!
+//! The request's context lives in the response future itself and is reached through a Tokio
+//! task-local while that future is polled, so a request costs no allocation and no
+//! `Extensions` entry: extractors run inside the poll of the future this layer wraps.
 
 use std::{
+    cell::{OnceCell, RefCell},
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, OnceLock},
     task::{Context, Poll},
 };
 
 use axum::http::{header::SET_COOKIE, HeaderValue, Request, Response};
+use tokio::task::futures::TaskLocalFuture;
 
-use crate::{state::SharedState, user::HfUser};
+use crate::{rejection::AuthRejection, state::SharedState, user::HfUser};
+
+tokio::task_local! {
+    /// The context of the request whose future is being polled, inside [`AuthService`].
+    static REQUEST: RequestCtx;
+}
 
 /// What a request carries from the layer: the shared state, and the cookies to set.
 pub(crate) struct RequestCtx {
     pub state: SharedState,
     /// The signed-in user, once a guard or extractor has read the session.
-    pub user: OnceLock<HfUser>,
-    set_cookies: Mutex<Vec<HeaderValue>>,
+    pub user: OnceCell<HfUser>,
+    set_cookies: RefCell<Vec<HeaderValue>>,
 }
 
 impl RequestCtx {
-    /// Queues `Set-Cookie` headers for the response.
-    pub fn set_cookies(&self, headers: impl IntoIterator<Item = HeaderValue>) {
-        self.set_cookies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(headers);
+    pub fn new(state: SharedState) -> RequestCtx {
+        RequestCtx {
+            state,
+            user: OnceCell::new(),
+            set_cookies: RefCell::new(Vec::new()),
+        }
     }
 
-    pub fn new(state: SharedState) -> Arc<RequestCtx> {
-        Arc::new(RequestCtx {
-            state,
-            user: OnceLock::new(),
-            set_cookies: Mutex::new(Vec::new()),
-        })
+    /// Queues `Set-Cookie` headers for the response.
+    pub fn set_cookies(&self, headers: impl IntoIterator<Item = HeaderValue>) {
+        self.set_cookies.borrow_mut().extend(headers);
     }
+}
+
+/// Runs `f` with the context of the current request; [`AuthRejection::NotAttached`] outside a
+/// router that [`HfAuth::attach`](crate::HfAuth::attach) layered.
+pub(crate) fn with_request<R>(f: impl FnOnce(&RequestCtx) -> R) -> Result<R, AuthRejection> {
+    REQUEST.try_with(f).map_err(|_| AuthRejection::NotAttached)
+}
+
+/// Runs `f` as if inside a request to a router attached to `state` (the bench hooks).
+#[cfg(feature = "testing")]
+pub(crate) fn in_request<R>(state: SharedState, f: impl FnOnce() -> R) -> R {
+    REQUEST.sync_scope(RequestCtx::new(state), f)
 }
 
 #[derive(Clone)]
@@ -73,12 +92,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        // axum runs a handler's extractors when its future is polled, inside the scope.
         let ctx = RequestCtx::new(self.state.clone());
-        req.extensions_mut().insert(ctx.clone());
         ResponseFuture {
-            inner: self.inner.call(req),
-            ctx,
+            inner: REQUEST.scope(ctx, self.inner.call(req)),
         }
     }
 }
@@ -86,8 +104,7 @@ where
 pin_project_lite::pin_project! {
     pub(crate) struct ResponseFuture<F> {
         #[pin]
-        inner: F,
-        ctx: Arc<RequestCtx>,
+        inner: TaskLocalFuture<RequestCtx, F>,
     }
 }
 
@@ -98,20 +115,15 @@ where
     type Output = Result<Response<R>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = match this.inner.poll(cx) {
+        let mut inner = self.project().inner;
+        let mut response = match inner.as_mut().poll(cx) {
             Poll::Ready(Ok(r)) => r,
             other => return other,
         };
-        let queued = std::mem::take(
-            &mut *this
-                .ctx
-                .set_cookies
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for value in queued {
-            response.headers_mut().append(SET_COOKIE, value);
+        if let Some(ctx) = inner.take_value() {
+            for value in ctx.set_cookies.into_inner() {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
         }
         Poll::Ready(Ok(response))
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::http::{request::Parts, HeaderMap};
+use axum::http::HeaderMap;
 
 use crate::{config::HfAuth, session, state::Backend, user::HfUser};
 
@@ -14,13 +14,11 @@ pub fn bench_decode_session(auth: &HfAuth, headers: &HeaderMap) -> Option<HfUser
     session::decode(&auth.state.key, headers).map(|data| HfUser(Arc::new(data)))
 }
 
-/// Puts `auth`'s shared state into `parts`, as the layers `HfAuth::attach` adds do, so that an
-/// extractor such as `Guarded<R>` can run on bare request parts.
+/// Runs `f` inside a request's context for `auth`, as the layer `HfAuth::attach` adds does for
+/// every request, so that an extractor such as `Guarded<R>` can run on bare request parts.
 #[doc(hidden)]
-pub fn bench_attach_state(auth: &HfAuth, parts: &mut Parts) {
-    parts
-        .extensions
-        .insert(crate::layer::RequestCtx::new(auth.state.clone()));
+pub fn bench_in_request<R>(auth: &HfAuth, f: impl FnOnce() -> R) -> R {
+    crate::layer::in_request(auth.state.clone(), f)
 }
 
 /// Seals `user`'s session into its cookies `(name, value)`, as a login does.
