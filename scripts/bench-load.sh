@@ -8,6 +8,9 @@
 # ratios within each round, whose three runs are adjacent in time, so that a machine whose speed
 # drifts over minutes does not tilt them; and their spread), peak RSS, and the
 # memory of A's server before and after 100k distinct sessions (and of C's after as many logins).
+# It also reads each server's CPU time (user + kernel, /proc/PID/task/*/schedstat) around every
+# run: CPU time per request, and requests per CPU-second relative to B, do not include the time
+# a virtual machine's hypervisor steals, which moves requests/s by tens of percent between runs.
 #
 #   scripts/bench-load.sh                       # defaults below, about 6 minutes
 #   DURATION=5 ROUNDS=6 CONNS="1 32 256" SESSIONS=100000 scripts/bench-load.sh
@@ -64,9 +67,16 @@ to_us() { awk -v v="$1" 'BEGIN {
   if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1000000; else f = -1
   if (f < 0) { print "NaN"; exit 1 } printf "%.1f", n * f }'; }
 
-# run X CONNS SECONDS FILE [wrk args...]: one wrk run against X, checked.
+# cpu_ns PID: CPU time the process has run so far, all its threads, in nanoseconds (schedstat:
+# time on a CPU, user and kernel; time the hypervisor steals from the VM is not in it).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+declare -A SERVER_PID
+
+# run X CONNS SECONDS FILE [wrk args...]: one wrk run against X, checked. Sets CPU_NS to the
+# CPU time X's server used during the run.
 run() {
   local x=$1 c=$2 secs=$3 file=$4; shift 4
+  local before; before=$(cpu_ns "${SERVER_PID[$x]}")
   taskset -c "$CLIENT_CPU" timeout $((secs + 30)) wrk -t1 -c"$c" -d"${secs}s" --latency \
     -H "Cookie: ${COOKIE[$x]}" -H 'Accept: application/json' "$@" "${URL[$x]}" >"$file" 2>&1 \
     || die "wrk failed on $x: $(cat "$file")"
@@ -75,12 +85,14 @@ run() {
   fi
   grep -q 'Requests/sec' "$file" || die "no result in $file"
   if grep -q 'Socket errors' "$file"; then echo "  warning: $(grep 'Socket errors' "$file")" >&2; fi
+  CPU_NS=$(( $(cpu_ns "${SERVER_PID[$x]}") - before ))
 }
 
+SERVER_PID=([A]=$HF_PID [B]=$HF_PID [C]=$LOGIN_PID)
 echo "warming up"
 for x in A B C; do run "$x" 32 2 "$OUT/warmup-$x.txt"; done
 
-printf 'conns\tround\tapp\treq_s\tp50_us\tp99_us\n' >"$OUT/results.tsv"
+printf 'conns\tround\tapp\treq_s\tp50_us\tp99_us\tcpu_us_per_req\n' >"$OUT/results.tsv"
 ORDER=(A B C)
 for c in $CONNS; do
   for r in $(seq 1 "$ROUNDS"); do
@@ -91,8 +103,11 @@ for c in $CONNS; do
       rps=$(awk '/^Requests\/sec/ { print $2 }' "$f")
       p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$f")")
       p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$f")")
-      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$r" "$x" "$rps" "$p50" "$p99" >>"$OUT/results.tsv"
-      printf '  c=%-4s round %s %s: %10.0f req/s  p50 %8.1f us  p99 %8.1f us\n' "$c" "$r" "$x" "$rps" "$p50" "$p99"
+      n=$(awk '/requests in/ { print $1 }' "$f")
+      cpu=$(awk -v ns="$CPU_NS" -v n="$n" 'BEGIN { printf "%.3f", ns / 1000 / n }')
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$r" "$x" "$rps" "$p50" "$p99" "$cpu" >>"$OUT/results.tsv"
+      printf '  c=%-4s round %s %s: %10.0f req/s  p50 %8.1f us  p99 %8.1f us  server CPU %6.2f us/req\n' \
+        "$c" "$r" "$x" "$rps" "$p50" "$p99" "$cpu"
     done
   done
 done
@@ -140,9 +155,10 @@ LOGIN_AFTER=$(status_kb "$LOGIN_PID" VmRSS)
 
 # --- summary ---------------------------------------------------------------------------------
 col() { awk -F'\t' -v c="$1" -v x="$2" -v k="$3" 'NR > 1 && $1 == c && $3 == x { print $k }' "$OUT/results.tsv" | median; }
-# ratios C X Y: X's req/s over Y's in each round at C connections, one per line.
+# ratios C X Y [COLUMN]: X's req/s (or another column) over Y's in each round at C connections,
+# one per line.
 ratios() {
-  awk -F'\t' -v c="$1" -v x="$2" -v y="$3" 'NR > 1 && $1 == c { v[$2 "," $3] = $4; r[$2] = 1 }
+  awk -F'\t' -v c="$1" -v x="$2" -v y="$3" -v k="${4:-4}" 'NR > 1 && $1 == c { v[$2 "," $3] = $k; r[$2] = 1 }
     END { for (k in r) if (v[k "," y] > 0) print v[k "," x] / v[k "," y] }' "$OUT/results.tsv"
 }
 spread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f–%.2f", v[1], v[NR] }'; }
@@ -172,6 +188,20 @@ spread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f–%.2f", v[1], v[NR]
       "$(ratios "$c" A B | median)" "$(ratios "$c" A B | spread)" \
       "$(ratios "$c" C B | median)" "$(ratios "$c" C B | spread)" \
       "$(ratios "$c" A C | median)" "$(ratios "$c" A C | spread)"
+  done
+  echo
+  echo "Server CPU time per request (user + kernel, all threads; what the hypervisor steals is not"
+  echo "in it), and the requests one CPU-second serves relative to unprotected: the unprotected"
+  echo "run's CPU per request over the other's, within each round; median and lowest–highest."
+  echo
+  echo "| conns | hf-auth µs | unprotected µs | axum-login µs | hf-auth / unprotected | spread | axum-login / unprotected | spread | hf-auth / axum-login | spread |"
+  echo "|---:|---:|---:|---:|---:|---|---:|---|---:|---|"
+  for c in $CONNS; do
+    printf '| %s | %.2f | %.2f | %.2f | %.3f | %s | %.3f | %s | %.2f | %s |\n' "$c" \
+      "$(col "$c" A 7)" "$(col "$c" B 7)" "$(col "$c" C 7)" \
+      "$(ratios "$c" B A 7 | median)" "$(ratios "$c" B A 7 | spread)" \
+      "$(ratios "$c" B C 7 | median)" "$(ratios "$c" B C 7 | spread)" \
+      "$(ratios "$c" C A 7 | median)" "$(ratios "$c" C A 7 | spread)"
   done
   echo
   echo "Peak RSS (VmHWM) after the runs: hf-auth server (A and B) ${HF_HWM} kB, axum-login server ${LOGIN_HWM} kB."
