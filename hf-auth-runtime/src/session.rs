@@ -114,12 +114,17 @@ pub(crate) fn cookie_names_with_prefix<'h>(
         .filter(move |n| n.starts_with(prefix))
 }
 
+/// The names of a session's cookies, in order: `hf_auth_session`, then `hf_auth_session_1`...
+const CHUNK_NAMES: [&str; MAX_CHUNKS] = [
+    SESSION_COOKIE,
+    "hf_auth_session_1",
+    "hf_auth_session_2",
+    "hf_auth_session_3",
+    "hf_auth_session_4",
+];
+
 fn chunk_name(i: usize) -> String {
-    if i == 0 {
-        SESSION_COOKIE.to_owned()
-    } else {
-        format!("{SESSION_COOKIE}_{i}")
-    }
+    CHUNK_NAMES[i].to_owned()
 }
 
 /// Errors of encoding a session.
@@ -222,9 +227,8 @@ fn decode_counting(key: &CookieKey, headers: &HeaderMap) -> Option<(SessionData,
             .map(|d| (d, 1));
     }
     let mut bytes = first[HEADER_LEN..].to_vec();
-    for i in 1..count {
-        let name = chunk_name(i);
-        let part = key.open(&name, find_cookie(headers, &name)?)?;
+    for (i, &name) in CHUNK_NAMES.iter().enumerate().take(count).skip(1) {
+        let part = key.open(name, find_cookie(headers, name)?)?;
         if part.len() < HEADER_LEN
             || part[0] != FORMAT
             || usize::from(part[1]) != count
@@ -240,20 +244,29 @@ fn decode_counting(key: &CookieKey, headers: &HeaderMap) -> Option<(SessionData,
 
 const CACHE_SHARDS: usize = 16;
 const CACHE_PER_SHARD: usize = 64;
+/// Cookie bytes one shard may hold (a session split over 5 cookies is ~17 KB): at most 4 MiB of
+/// cookie values in all, and their decoded sessions.
+const CACHE_BYTES_PER_SHARD: usize = 256 * 1024;
 
-/// Sessions already decoded, so that a browser's next requests with the same cookie skip the
+/// Sessions already decoded, so that a browser's next requests with the same cookies skip the
 /// base64 decoding, decryption and deserialization.
 ///
-/// An entry is found by characters of the sealed value's end (its random AES-GCM tag: one
-/// picks the shard, the last eight the entry) and used only if the whole value is equal, so
-/// it answers exactly what decrypting would. Bounded: 16 shards of 64 single-cookie sessions,
-/// a full shard is emptied (at most 1,024 sessions, a few MB); a lock is held only for a
-/// lookup or an insert, never across an await.
+/// An entry is found by characters of the first sealed value's end (its random AES-GCM tag: one
+/// picks the shard, the last eight the entry) and used only if every cookie of the session is
+/// byte-for-byte the one decoded, so it answers exactly what decrypting would. Bounded: 16
+/// shards of at most 64 sessions and 256 KiB of cookie values each; a full shard is emptied. A
+/// lock is held only for a lookup or an insert, never across an await, and never while the
+/// further cookies of a split session are compared.
 pub(crate) struct SessionCache {
     shards: Vec<std::sync::Mutex<CacheShard>>,
 }
 
-type CacheShard = std::collections::HashMap<u64, CacheEntry, BuildTagHasher>;
+#[derive(Default)]
+struct CacheShard {
+    map: std::collections::HashMap<u64, CacheEntry, BuildTagHasher>,
+    /// The cookie bytes its entries hold.
+    bytes: usize,
+}
 
 /// Hashes a cache key, already random (8 bytes of an AES-GCM tag in base64), with one
 /// multiplication instead of SipHash. A crafted cookie can at worst make its shard's 64 keys
@@ -286,8 +299,23 @@ impl std::hash::Hasher for TagHasher {
 }
 
 struct CacheEntry {
+    /// The first cookie's value.
     value: Box<str>,
+    /// The values of the further cookies of a session split over several, in order.
+    rest: Option<std::sync::Arc<[Box<str>]>>,
     data: std::sync::Arc<SessionData>,
+}
+
+impl CacheEntry {
+    fn bytes(&self) -> usize {
+        self.value.len()
+            + self
+                .rest
+                .iter()
+                .flat_map(|r| r.iter())
+                .map(|v| v.len())
+                .sum::<usize>()
+    }
 }
 
 impl Default for SessionCache {
@@ -310,37 +338,56 @@ impl SessionCache {
         let tail: [u8; 16] = value.get(value.len().checked_sub(16)?..)?.try_into().ok()?;
         let tag = u64::from_le_bytes(tail[8..].try_into().expect("8 bytes"));
         let shard = &self.shards[usize::from(tail[0]) % CACHE_SHARDS];
-        {
-            let map = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(hit) = map.get(&tag) {
-                if hit.value.as_bytes() == value {
-                    return Some(hit.data.clone());
-                }
+        let split = {
+            let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            match shard.map.get(&tag) {
+                Some(hit) if hit.value.as_bytes() == value => match &hit.rest {
+                    None => return Some(hit.data.clone()),
+                    Some(rest) => Some((rest.clone(), hit.data.clone())),
+                },
+                _ => None,
+            }
+        };
+        if let Some((rest, data)) = split {
+            let same = rest
+                .iter()
+                .enumerate()
+                .all(|(i, v)| find_cookie_bytes(headers, CHUNK_NAMES[i + 1]) == Some(v.as_bytes()));
+            if same {
+                return Some(data);
             }
         }
         let (data, chunks) = decode_counting(key, headers)?;
         let data = std::sync::Arc::new(data);
-        // Decoded: the value is the session cookie's, and text.
-        let value = std::str::from_utf8(value).ok()?;
-        if chunks == 1 {
-            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if map.len() >= CACHE_PER_SHARD {
-                map.clear();
-            }
-            map.insert(
-                tag,
-                CacheEntry {
-                    value: value.into(),
-                    data: data.clone(),
-                },
-            );
+        // Decoded: every value is the session's, and text.
+        let values: Vec<&str> = CHUNK_NAMES[..chunks]
+            .iter()
+            .map(|name| find_cookie(headers, name))
+            .collect::<Option<_>>()?;
+        let bytes: usize = values.iter().map(|v| v.len()).sum();
+        let entry = CacheEntry {
+            value: values[0].into(),
+            rest: (chunks > 1).then(|| values[1..].iter().map(|&v| v.into()).collect()),
+            data: data.clone(),
+        };
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if shard.map.len() >= CACHE_PER_SHARD || shard.bytes + bytes > CACHE_BYTES_PER_SHARD {
+            shard.map.clear();
+            shard.bytes = 0;
         }
+        if let Some(old) = shard.map.insert(tag, entry) {
+            shard.bytes -= old.bytes();
+        }
+        shard.bytes += bytes;
         Some(data)
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap().map.len())
+            .sum()
     }
 }
 
@@ -547,11 +594,52 @@ pub(crate) mod tests {
             assert!(cache.decode(&key(), &headers_of(&c)).is_some());
         }
         assert!(cache.len() <= CACHE_SHARDS * CACHE_PER_SHARD);
-        // Multi-cookie sessions are decoded every time, never cached.
-        let big = SessionCache::default();
-        let many = encode(&key(), &user_in_orgs(300)).unwrap();
-        assert!(big.decode(&key(), &headers_of(&many)).is_some());
-        assert_eq!(big.len(), 0);
+    }
+
+    #[test]
+    fn split_sessions_are_cached_only_with_all_their_cookies() {
+        let cache = SessionCache::default();
+        let data = user_in_orgs(300);
+        let a = encode(&key(), &data).unwrap();
+        assert!(a.len() >= 3, "{} cookies", a.len());
+        assert!(*cache.decode(&key(), &headers_of(&a)).unwrap() == data);
+        assert_eq!(cache.len(), 1);
+        assert!(
+            *cache.decode(&key(), &headers_of(&a)).unwrap() == data,
+            "a hit"
+        );
+        // The first cookie matches the entry, a further one does not: decoded, and refused.
+        let b = encode(&key(), &user_in_orgs(300)).unwrap();
+        let mut mixed = a.clone();
+        mixed[1] = b[1].clone();
+        assert!(cache.decode(&key(), &headers_of(&mixed)).is_none());
+        let mut tampered = a.clone();
+        tampered[2].1.replace_range(..4, "AAAA");
+        assert!(cache.decode(&key(), &headers_of(&tampered)).is_none());
+        // A missing further cookie is no hit either.
+        assert!(cache
+            .decode(&key(), &headers_of(&a[..a.len() - 1]))
+            .is_none());
+        // The entry survived the refusals and still answers the whole session.
+        assert!(*cache.decode(&key(), &headers_of(&a)).unwrap() == data);
+        // Bounded in bytes as well as in entries.
+        for _ in 0..200 {
+            let c = encode(&key(), &user_in_orgs(300)).unwrap();
+            assert!(cache.decode(&key(), &headers_of(&c)).is_some());
+        }
+        for shard in &cache.shards {
+            let shard = shard.lock().unwrap();
+            let held: usize = shard.map.values().map(CacheEntry::bytes).sum();
+            assert_eq!(held, shard.bytes);
+            assert!(held <= CACHE_BYTES_PER_SHARD);
+        }
+    }
+
+    #[test]
+    fn chunk_names_follow_the_pattern() {
+        for (i, name) in CHUNK_NAMES.iter().enumerate().skip(1) {
+            assert_eq!(*name, format!("{SESSION_COOKIE}_{i}"));
+        }
     }
 
     #[test]
