@@ -83,6 +83,11 @@ impl HfAuth {
 
     /// Adds the login, callback and logout routes and the layers the guards need.
     /// Call it after adding your own routes: layers apply to the routes already present.
+    ///
+    /// The guards find the request's context in the task that polls the request (a Tokio
+    /// task-local, which costs no allocation). A middleware layered between `attach` and the
+    /// handlers that moves the handler's future to another task (`tokio::spawn`) hides it:
+    /// the guards there answer 500 and log that hf-auth is not attached.
     pub fn attach<S>(&self, router: Router<S>) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
