@@ -147,17 +147,8 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        // Decided before the future is returned: a session in the cache makes a future that is
-        // already done (a few words inside the handler's future); only a refresh awaits.
-        let (state, data) = match with_request(|ctx| session_of(parts, ctx)) {
-            Ok(Ok(Step::Ready(user))) => return Extracted::Done(Some(admit::<R>(parts, user))),
-            Ok(Ok(Step::Refresh(state, data))) => (state, data),
-            Ok(Err(e)) | Err(e) => return Extracted::Done(Some(Err(e))),
-        };
-        Extracted::Waiting(Box::pin(async move {
-            let user = refreshed(parts, &state, &data).await?;
-            admit::<R>(parts, user)
-        }))
+        let step = with_request(|ctx| session_of(parts, ctx));
+        extracted(parts, step, admit::<R>)
     }
 }
 
@@ -185,19 +176,29 @@ impl<S: Send + Sync> FromRequestParts<S> for HfUser {
             Some(user) => Ok(Step::Ready(user.clone())),
             None => session_of(parts, ctx),
         });
-        let (state, data) = match step {
-            Ok(Ok(Step::Ready(user))) => return Extracted::Done(Some(keep(user))),
-            Ok(Ok(Step::Refresh(state, data))) => (state, data),
-            Ok(Err(e)) | Err(e) => return Extracted::Done(Some(Err(e))),
-        };
-        Extracted::Waiting(Box::pin(async move {
-            keep(refreshed(parts, &state, &data).await?)
-        }))
+        extracted(parts, step, keep)
+    }
+}
+
+/// The future of an extractor that read the session (`step`) and ends with `finish`. Decided
+/// before the future is returned: a session in the cache makes a future that is already done
+/// (a few words inside the handler's future); only a refresh awaits.
+fn extracted<T: Send + 'static>(
+    parts: &Parts,
+    step: Result<Result<Step, AuthRejection>, AuthRejection>,
+    finish: fn(&Parts, HfUser) -> Result<T, AuthRejection>,
+) -> Extracted<'_, T> {
+    match step.and_then(|s| s) {
+        Ok(Step::Ready(user)) => Extracted::Done(Some(finish(parts, user))),
+        Ok(Step::Refresh(state, data)) => Extracted::Waiting(Box::pin(async move {
+            finish(parts, refreshed(parts, &state, &data).await?)
+        })),
+        Err(e) => Extracted::Done(Some(Err(e))),
     }
 }
 
 /// Keeps `user` for the other extractors of the request.
-fn keep(user: HfUser) -> Result<HfUser, AuthRejection> {
+fn keep(_: &Parts, user: HfUser) -> Result<HfUser, AuthRejection> {
     with_request(|ctx| {
         let _ = ctx.user.get_or_init(|| user.clone());
     })?;
