@@ -18,6 +18,9 @@
 
 use std::fmt;
 
+mod scope_set;
+pub use scope_set::ScopeSet;
+
 /// One documented Hugging Face OAuth scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScopeInfo {
