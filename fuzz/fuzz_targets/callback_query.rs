@@ -4,6 +4,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(query) = std::str::from_utf8(data) {
-        hf_auth_runtime::fuzzing::callback_query(query);
+        hf_auth_runtime::__internal::fuzzing::callback_query(query);
     }
 });

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    assert!(!hf_auth_runtime::fuzzing::session_from_cookie_header(data));
+    assert!(!hf_auth_runtime::__internal::fuzzing::session_from_cookie_header(data));
 });

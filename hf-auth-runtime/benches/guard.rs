@@ -1,8 +1,8 @@
 //! What hf-auth's protection costs per request.
 //!
 //! ```text
-//! cargo bench -p hf-auth-runtime --features testing --bench guard
-//! cargo bench -p hf-auth-runtime --features testing --bench guard -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p hf-auth-runtime --features testing,bench-hooks --bench guard
+//! cargo bench -p hf-auth-runtime --features testing,bench-hooks --bench guard -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! Profile one case with `-- --profile-time 5 'guard/signed_in/0_orgs'` (under `valgrind
@@ -41,6 +41,7 @@ use axum::{
     Json, Router,
 };
 use criterion::{criterion_group, BenchmarkId, Criterion};
+use hf_auth_runtime::__internal::bench;
 use hf_auth_runtime::{
     hf_login, mask_of, testing, Guarded, HfAuth, HfUser, MockUser, OrgRequirement, Requirement,
     RequirementSource, Role, ScopeCheck, SCOPES,
@@ -215,8 +216,8 @@ const NONCE: &str = "a-nonce-from-the-flow-cookie";
 /// The ID token the provider would sign now, checked to verify (and to fail with another nonce).
 fn verified_id_token(provider: &testing::TestProvider, auth: &HfAuth) -> String {
     let token = provider.bench_id_token(NONCE);
-    assert!(testing::bench_verify_id_token(auth, &token, NONCE).is_some());
-    assert!(testing::bench_verify_id_token(auth, &token, "another-nonce").is_none());
+    assert!(bench::bench_verify_id_token(auth, &token, NONCE).is_some());
+    assert!(bench::bench_verify_id_token(auth, &token, "another-nonce").is_none());
     token
 }
 
@@ -243,13 +244,12 @@ fn headers_with(cookie: &str) -> HeaderMap {
 /// The guard as axum runs it: `Guarded<R>::from_request_parts`, inside a request's context as
 /// `attach`'s layer gives it.
 fn guard<R: RequirementSource>(auth: &HfAuth, parts: &mut Parts) -> bool {
-    testing::bench_in_request(auth, || {
-        ready(<Guarded<R> as FromRequestParts<()>>::from_request_parts(
-            parts,
-            &(),
-        ))
-        .is_ok()
-    })
+    bench::bench_attach(auth, parts);
+    ready(<Guarded<R> as FromRequestParts<()>>::from_request_parts(
+        parts,
+        &(),
+    ))
+    .is_ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,10 +342,10 @@ fn report() {
             format!("decode/{n} orgs"),
             cookie.len(),
             allocations(|| {
-                black_box(testing::bench_decode_session(&auth, black_box(&headers)));
+                black_box(bench::bench_decode_session(&auth, black_box(&headers)));
             }),
         );
-        let decoded = testing::bench_decode_session(&auth, &headers).expect("valid");
+        let decoded = bench::bench_decode_session(&auth, &headers).expect("valid");
         let mut parts = parts_with(&cookie);
         assert!(guard::<SignedIn>(&auth, &mut parts), "{n} orgs: signed in");
         assert!(
@@ -391,7 +391,7 @@ fn report() {
             format!("issue/seal/{n} orgs"),
             cookie.len(),
             allocations(|| {
-                black_box(testing::bench_encode_session(&auth, black_box(&decoded)));
+                black_box(bench::bench_encode_session(&auth, black_box(&decoded)));
             }),
         );
     }
@@ -435,7 +435,7 @@ fn report() {
         "callback/verify_id_token".to_owned(),
         token.len(),
         allocations(|| {
-            black_box(testing::bench_verify_id_token(
+            black_box(bench::bench_verify_id_token(
                 &auth,
                 black_box(&token),
                 NONCE,
@@ -458,7 +458,7 @@ fn bench_guard(c: &mut Criterion) {
             &user_in_orgs(n, USER_SCOPES),
         ));
         g.bench_function(BenchmarkId::from_parameter(format!("{n}_orgs")), |b| {
-            b.iter(|| testing::bench_decode_session(&auth, black_box(&headers)))
+            b.iter(|| bench::bench_decode_session(&auth, black_box(&headers)))
         });
     }
     g.finish();
@@ -466,7 +466,7 @@ fn bench_guard(c: &mut Criterion) {
     let mut g = c.benchmark_group("check");
     for n in ORG_COUNTS {
         let cookie = testing::session_cookie(&auth, &user_in_orgs(n, USER_SCOPES));
-        let user = testing::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
+        let user = bench::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
         g.bench_function(BenchmarkId::new("3_scopes", format!("{n}_orgs")), |b| {
             b.iter(|| ThreeScopes::REQUIREMENT.check(black_box(&user)).is_ok())
         });
@@ -516,13 +516,13 @@ fn bench_guard(c: &mut Criterion) {
     for n in ORG_COUNTS {
         let user = user_in_orgs(n, USER_SCOPES);
         let cookie = testing::session_cookie(&auth, &user);
-        let decoded = testing::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
+        let decoded = bench::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
         g.bench_function(
             BenchmarkId::new("session_cookie", format!("{n}_orgs")),
             |b| b.iter(|| testing::session_cookie(&auth, black_box(&user))),
         );
         g.bench_function(BenchmarkId::new("seal", format!("{n}_orgs")), |b| {
-            b.iter(|| testing::bench_encode_session(&auth, black_box(&decoded)))
+            b.iter(|| bench::bench_encode_session(&auth, black_box(&decoded)))
         });
     }
     g.finish();
@@ -546,19 +546,19 @@ fn bench_callback(c: &mut Criterion) {
     let token = verified_id_token(&provider, &auth);
     let mut g = c.benchmark_group("callback");
     g.bench_function("verify_id_token", |b| {
-        b.iter(|| testing::bench_verify_id_token(&auth, black_box(&token), NONCE))
+        b.iter(|| bench::bench_verify_id_token(&auth, black_box(&token), NONCE))
     });
     for n in [0, 10, 100] {
         let cookie = testing::session_cookie(&auth, &user_in_orgs(n, USER_SCOPES));
-        let user = testing::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
+        let user = bench::bench_decode_session(&auth, &headers_with(&cookie)).expect("valid");
         g.bench_function(
             BenchmarkId::new("verify_and_seal", format!("{n}_orgs")),
             |b| {
                 b.iter(|| {
-                    let subject = testing::bench_verify_id_token(&auth, black_box(&token), NONCE);
+                    let subject = bench::bench_verify_id_token(&auth, black_box(&token), NONCE);
                     (
                         subject,
-                        testing::bench_encode_session(&auth, black_box(&user)),
+                        bench::bench_encode_session(&auth, black_box(&user)),
                     )
                 })
             },

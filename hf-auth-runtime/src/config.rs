@@ -5,12 +5,13 @@ use std::{sync::Arc, time::Duration};
 use axum::Router;
 
 use crate::{
+    cookies::CookiePolicy,
     crypto::CookieKey,
     error::ConfigError,
+    layer::HfAuthLayer,
     mock::MockUser,
     provider::Provider,
     registry::{self, ScopeCheck},
-    session::CookiePolicy,
     state::{AuthState, Backend, Routes},
 };
 
@@ -81,18 +82,61 @@ impl HfAuth {
         &self.state.scopes
     }
 
-    /// Adds the login, callback and logout routes and the layers the guards need.
-    /// Call it after adding your own routes: layers apply to the routes already present.
+    /// Adds the login, callback and logout routes (at `{route_prefix}/oauth/huggingface/...`)
+    /// and the layer the guards need: `router.merge(routes).layer(self.layer())`, where the
+    /// routes are [`routes`](HfAuth::routes) placed under the prefix.
+    /// Call it on the app's top-level router, after adding your own routes: layers apply to
+    /// the routes already present.
     ///
-    /// The guards find the request's context in the task that polls the request (a Tokio
-    /// task-local, which costs no allocation). A middleware layered between `attach` and the
-    /// handlers that moves the handler's future to another task (`tokio::spawn`) hides it:
-    /// the guards there answer 500 and log that hf-auth is not attached.
+    /// To place the pieces yourself (nested routers, `ServiceBuilder` stacks, `route_layer`),
+    /// use [`layer`](HfAuth::layer) and [`routes`](HfAuth::routes); the composing guide shows
+    /// each way.
     pub fn attach<S>(&self, router: Router<S>) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        crate::flow::attach(self.state.clone(), router)
+        router
+            .merge(crate::flow::router(
+                self.state.clone(),
+                &self.state.routes.prefix,
+            ))
+            .layer(self.layer())
+    }
+
+    /// The middleware the guards and extractors need, to put in front of every protected
+    /// handler: with [`Router::layer`], [`Router::route_layer`] or in a `tower::ServiceBuilder`.
+    /// See [`HfAuthLayer`].
+    pub fn layer(&self) -> HfAuthLayer {
+        HfAuthLayer {
+            state: self.state.clone(),
+        }
+    }
+
+    /// The login, callback and logout routes, at `/oauth/huggingface/{login,callback,logout}`,
+    /// as a router of any state. Merge it into the app's top-level router, or, with
+    /// [`route_prefix("/auth")`](HfAuthBuilder::route_prefix), nest it there:
+    /// `app.nest("/auth", auth.routes())`. The routes carry their own configuration, so they
+    /// work with or without [`layer`](HfAuth::layer) in front of them. Reached at another
+    /// path than the configuration says, they answer 500 and log how to fix it.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use hf_auth_runtime::HfAuth;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let auth = HfAuth::builder().route_prefix("/auth").build().await.unwrap();
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "home" }))
+    ///     .nest("/auth", auth.routes())
+    ///     .layer(auth.layer());
+    /// assert_eq!(auth.login_path(), "/auth/oauth/huggingface/login");
+    /// # }
+    /// ```
+    pub fn routes<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        crate::flow::router(self.state.clone(), "")
     }
 }
 
@@ -248,7 +292,10 @@ impl HfAuthBuilder {
         self.space_host = Some(hosts.into());
         self
     }
-    /// A prefix for the routes, e.g. `/auth` gives `/auth/oauth/huggingface/login`.
+    /// The public path under which the login, callback and logout routes are reached, e.g.
+    /// `/auth` gives `/auth/oauth/huggingface/login`: the redirect URI, the login links of
+    /// the guards and [`AuthLinks`](crate::AuthLinks) use it. [`HfAuth::attach`] places the
+    /// routes there; with [`HfAuth::routes`], nest them there yourself.
     pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.route_prefix = prefix.into();
         self

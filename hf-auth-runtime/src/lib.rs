@@ -22,29 +22,31 @@
 //! }
 //! ```
 //!
-//! Where things live: [`config`] (environment and builder), `flow` (login, callback, logout),
-//! [`session`] (cookie codec and expiry), `provider` (discovery, JWKS, token, userinfo),
-//! [`guard`] (requirements and extractors), [`rejection`] (HTML vs JSON answers), [`mock`],
-//! [`registry`] (what the macros register), [`testing`] (feature `testing`).
+//! Where things live: [`config`] (environment and builder), [`layer`] (the middleware),
+//! `flow` (login, callback, logout), `session` (cookie codec, cache), `guard` (the hot path),
+//! `provider` (discovery, JWKS, token, userinfo), [`rejection`] (HTML vs JSON answers),
+//! [`mock`], [`registry`] (what the macros register), [`testing`] (feature `testing`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
+mod context;
+mod cookies;
 mod crypto;
 pub mod error;
 mod flow;
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod guard;
-mod layer;
+mod guard;
+pub mod layer;
+mod links;
 pub mod mock;
 mod pages;
 mod provider;
+mod refresh;
 pub mod registry;
 pub mod rejection;
+mod requirement;
 mod return_path;
-pub mod session;
+mod session;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -52,7 +54,17 @@ mod user;
 
 pub use config::{HfAuth, HfAuthBuilder};
 pub use error::{ConfigError, FlowError};
-pub use guard::{Guarded, OrgRequirement, Requirement, RequirementSource};
+pub use guard::Guarded;
+pub use layer::HfAuthLayer;
+pub use links::AuthLinks;
+pub use requirement::{OrgRequirement, Requirement, RequirementSource};
+pub use session::{MAX_CHUNKS, SESSION_COOKIE};
+/// Entry points for the project's own fuzz targets and benchmarks (features `fuzzing`,
+/// `bench-hooks`). Not a public API.
+#[cfg(any(feature = "fuzzing", feature = "bench-hooks"))]
+#[doc(hidden)]
+#[path = "internal/mod.rs"]
+pub mod __internal;
 /// `#[hf_login]`: the handler runs only for a signed-in user whose *granted* scopes cover the
 /// list; others get a redirect to login (browsers), 401 or 403 (see [`AuthRejection`]).
 ///
@@ -104,7 +116,7 @@ pub use hf_auth_macros::hf_login;
 /// async fn admin() {}
 /// ```
 pub use hf_auth_macros::require_org;
-pub use hf_auth_scopes::{mask_of, Role, SCOPES};
+pub use hf_auth_scopes::{mask_of, Role, ScopeSet, SCOPES};
 pub use mock::MockUser;
 pub use pages::escape as escape_html;
 pub use registry::{route_requirements, space_metadata, RouteRequirement, ScopeCheck};
@@ -148,8 +160,9 @@ pub struct ReadmeDoctests;
 /// are released in lock-step with this crate.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::guard::{Guarded, OrgRequirement, Requirement, RequirementSource};
+    pub use crate::guard::Guarded;
     pub use crate::registry::RouteRequirement;
+    pub use crate::requirement::{OrgRequirement, Requirement, RequirementSource};
     pub use hf_auth_scopes::{mask_of, Role};
     pub use inventory;
 }

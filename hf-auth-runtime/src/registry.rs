@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use hf_auth_scopes::{implied_by, implied_closure, index_of, mask_of, ALWAYS_GRANTED_IN_SPACES};
+use hf_auth_scopes::{implied_by, ScopeSet, ALWAYS_GRANTED_IN_SPACES};
 
-use crate::{error::ConfigError, guard::Requirement};
+use crate::{error::ConfigError, requirement::Requirement};
 
 /// A handler's requirement, as the macros register it.
 #[derive(Debug)]
@@ -45,37 +45,14 @@ pub fn route_requirements() -> Vec<&'static RouteRequirement> {
     all
 }
 
-/// The scopes a route needs that `configured` does not grant.
-fn missing_for(
-    configured_mask: u32,
-    configured_extra: &[String],
-    req: &Requirement,
-) -> Vec<&'static str> {
-    let granted = implied_closure(configured_mask);
-    req.scopes
-        .iter()
-        .copied()
-        .filter(|s| match index_of(s) {
-            Some(bit) => granted & (1 << bit) == 0,
-            None => !configured_extra.iter().any(|c| c == s),
-        })
-        .collect()
-}
-
 pub(crate) fn check_scopes(configured: &[String], check: ScopeCheck) -> Result<(), ConfigError> {
     if check == ScopeCheck::Off {
         return Ok(());
     }
-    let names: Vec<&str> = configured.iter().map(String::as_str).collect();
-    let mask = mask_of(&names);
-    let extra: Vec<String> = configured
-        .iter()
-        .filter(|s| index_of(s).is_none())
-        .cloned()
-        .collect();
+    let configured_set = ScopeSet::from_names(configured.iter().map(String::as_str));
     let mut lines = Vec::new();
     for r in route_requirements() {
-        let missing = missing_for(mask, &extra, r.requirement);
+        let missing = configured_set.missing(r.requirement.scopes);
         if !missing.is_empty() {
             lines.push(format!(
                 "  {}::{} ({}:{}) requires {}",
@@ -136,33 +113,4 @@ pub fn space_metadata() -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    static REQ: Requirement = Requirement {
-        scope_mask: mask_of(&["read-repos", "manage-repos"]),
-        scopes: &["read-repos", "manage-repos", "future-scope"],
-        extra_scopes: &["future-scope"],
-        orgs: &[],
-    };
-
-    #[test]
-    fn missing_scopes_account_for_implications_and_extras() {
-        let configured = mask_of(&["openid", "write-repos"]);
-        assert_eq!(
-            missing_for(configured, &[], &REQ),
-            ["manage-repos", "future-scope"]
-        );
-        assert_eq!(
-            missing_for(
-                mask_of(&["write-repos", "manage-repos"]),
-                &["future-scope".into()],
-                &REQ
-            ),
-            Vec::<&str>::new()
-        );
-    }
 }

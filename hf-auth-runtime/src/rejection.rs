@@ -2,6 +2,7 @@
 //! 401 / 403 JSON with `WWW-Authenticate`, as `shared/space-app.md` fixes.
 
 use axum::{
+    extract::OriginalUri,
     http::{
         header::{ACCEPT, CACHE_CONTROL, LOCATION, WWW_AUTHENTICATE},
         request::Parts,
@@ -75,12 +76,14 @@ fn wants_html(parts: &Parts) -> bool {
         .is_some_and(|v| v.contains("text/html"))
 }
 
-fn login_url(parts: &Parts, state: &AuthState) -> String {
-    let here = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or("/");
+/// The login route, carrying the path of this request to come back to. The path is the one
+/// the browser asked for ([`OriginalUri`]), not what a `Router::nest` left of it.
+pub(crate) fn login_url(parts: &Parts, state: &AuthState) -> String {
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |o| &o.0);
+    let here = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     let target = safe_return_path(Some(here));
     format!(
         "{}?_target_url={}",

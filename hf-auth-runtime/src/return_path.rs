@@ -1,5 +1,5 @@
-//! The path a user comes back to after login or logout (`_target_url`), and the parsing of the
-//! callback's query: both are attacker-controlled input.
+//! The path a user comes back to after login or logout (`_target_url`): attacker-controlled
+//! input that must never lead off the site.
 
 use percent_encoding::percent_decode_str;
 
@@ -54,46 +54,6 @@ fn is_safe(t: &str) -> bool {
     true
 }
 
-/// The parameters of a callback from the provider. Unknown parameters are ignored; when a
-/// parameter appears twice, the callback is refused (a sign of tampering).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct CallbackParams {
-    pub code: Option<String>,
-    pub state: Option<String>,
-    pub error: Option<String>,
-    pub error_description: Option<String>,
-}
-
-impl CallbackParams {
-    pub fn parse(query: Option<&str>) -> Result<CallbackParams, ()> {
-        let mut out = CallbackParams::default();
-        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            let slot = match &*k {
-                "code" => &mut out.code,
-                "state" => &mut out.state,
-                "error" => &mut out.error,
-                "error_description" => &mut out.error_description,
-                _ => continue,
-            };
-            if slot.is_some() {
-                return Err(());
-            }
-            if v.len() > 4096 {
-                return Err(());
-            }
-            *slot = Some(v.into_owned());
-        }
-        Ok(out)
-    }
-}
-
-/// Reads one query parameter (the first), decoded.
-pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,23 +86,6 @@ mod tests {
         #[test]
         fn plain_local_paths_are_kept(path in "(/[a-z0-9_-]{1,8}){1,4}(\\?[a-z]=[0-9]{1,3})?") {
             prop_assert_eq!(safe_return_path(Some(&path)), path.as_str());
-        }
-
-        #[test]
-        fn callback_parser_never_panics(query in ".{0,200}") {
-            let _ = CallbackParams::parse(Some(&query));
-            let _ = query_param(Some(&query), "_target_url");
-        }
-
-        #[test]
-        fn callback_parser_round_trips(code in "[ -~]{1,40}", state in "[ -~]{1,40}") {
-            let query: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("code", &code)
-                .append_pair("state", &state)
-                .finish();
-            let p = CallbackParams::parse(Some(&query)).unwrap();
-            prop_assert_eq!(p.code.as_deref(), Some(code.as_str()));
-            prop_assert_eq!(p.state.as_deref(), Some(state.as_str()));
         }
     }
 
@@ -184,27 +127,6 @@ mod tests {
         assert_eq!(
             safe_return_path(Some(&format!("/{}", "a".repeat(3000)))),
             "/"
-        );
-    }
-
-    #[test]
-    fn callback_params() {
-        let p = CallbackParams::parse(Some("code=abc&state=s%2Bt&x=1")).unwrap();
-        assert_eq!(p.code.as_deref(), Some("abc"));
-        assert_eq!(p.state.as_deref(), Some("s+t"));
-        let e = CallbackParams::parse(Some(
-            "error=access_denied&error_description=The+user+denied+the+request&state=s",
-        ))
-        .unwrap();
-        assert_eq!(e.error.as_deref(), Some("access_denied"));
-        assert_eq!(
-            e.error_description.as_deref(),
-            Some("The user denied the request")
-        );
-        assert!(CallbackParams::parse(Some("state=a&state=b")).is_err());
-        assert_eq!(
-            CallbackParams::parse(None).unwrap(),
-            CallbackParams::default()
         );
     }
 }

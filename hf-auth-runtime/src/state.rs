@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use crate::{
-    crypto::CookieKey,
-    mock::MockUser,
-    provider::Provider,
-    session::{CookiePolicy, SessionCache},
+    cookies::CookiePolicy, crypto::CookieKey, mock::MockUser, provider::Provider,
+    session::SessionCache,
 };
 
 pub(crate) enum Backend {
@@ -14,9 +12,18 @@ pub(crate) enum Backend {
     Mock(MockUser),
 }
 
-/// The paths of hf-auth's routes, with the configured prefix.
+/// The login route's path under the prefix.
+pub(crate) const LOGIN: &str = "/oauth/huggingface/login";
+/// The callback route's path under the prefix.
+pub(crate) const CALLBACK: &str = "/oauth/huggingface/callback";
+/// The logout route's path under the prefix.
+pub(crate) const LOGOUT: &str = "/oauth/huggingface/logout";
+
+/// The public paths of hf-auth's routes, with the configured prefix.
 #[derive(Debug, Clone)]
 pub(crate) struct Routes {
+    /// The prefix (`""` or `/something`).
+    pub prefix: String,
     pub login: String,
     pub callback: String,
     pub logout: String,
@@ -25,9 +32,10 @@ pub(crate) struct Routes {
 impl Routes {
     pub fn new(prefix: &str) -> Routes {
         Routes {
-            login: format!("{prefix}/oauth/huggingface/login"),
-            callback: format!("{prefix}/oauth/huggingface/callback"),
-            logout: format!("{prefix}/oauth/huggingface/logout"),
+            prefix: prefix.to_owned(),
+            login: format!("{prefix}{LOGIN}"),
+            callback: format!("{prefix}{CALLBACK}"),
+            logout: format!("{prefix}{LOGOUT}"),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::{fmt, sync::Arc, time::SystemTime};
 
-use hf_auth_scopes::{implied_closure, index_of, names_in, Role};
+use hf_auth_scopes::Role;
 
 use crate::session::SessionData;
 
@@ -110,17 +110,12 @@ impl HfUser {
     }
     /// The scopes the provider granted (not merely those asked for).
     pub fn scopes(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = names_in(self.0.scope_mask).collect();
-        out.extend(self.0.extra_scopes.iter().map(String::as_str));
-        out
+        self.0.scopes.names().collect()
     }
     /// Whether `scope` was granted, directly or through a scope that includes it
     /// (`write-repos` includes `read-repos`).
     pub fn has_scope(&self, scope: &str) -> bool {
-        match index_of(scope) {
-            Some(bit) => implied_closure(self.0.scope_mask) & (1 << bit) != 0,
-            None => self.0.extra_scopes.iter().any(|s| s == scope),
-        }
+        self.0.scopes.contains(scope)
     }
     /// The OAuth access token, to call the Hub on the user's behalf
     /// (`Authorization: Bearer <token>`). Never log it.

@@ -1,28 +1,35 @@
-//! Hooks for the benchmarks in `hf-auth-runtime/benches/`: the session codec is crate-private,
-//! and these let a bench time its parts on their own. Hidden: not a public API.
+//! Hooks for the benchmarks in `hf-auth-runtime/benches/` (feature `bench-hooks`): the session
+//! codec is crate-private, and these let a bench time its parts on their own. Not a public API.
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::http::{request::Parts, HeaderMap};
 
-use crate::{config::HfAuth, session, state::Backend, user::HfUser};
+use crate::{
+    config::HfAuth,
+    context::{CtxHandle, RequestCtx},
+    session,
+    state::Backend,
+    user::HfUser,
+};
 
 /// Decodes and verifies the session in `headers` with `auth`'s key: the first thing every guard
 /// does (the expiry check and the requirement come after).
-#[doc(hidden)]
 pub fn bench_decode_session(auth: &HfAuth, headers: &HeaderMap) -> Option<HfUser> {
     session::decode(&auth.state.key, headers).map(|data| HfUser(Arc::new(data)))
 }
 
-/// Runs `f` inside a request's context for `auth`, as the layer `HfAuth::attach` adds does for
-/// every request, so that an extractor such as `Guarded<R>` can run on bare request parts.
-#[doc(hidden)]
-pub fn bench_in_request<R>(auth: &HfAuth, f: impl FnOnce() -> R) -> R {
-    crate::layer::in_request(auth.state.clone(), f)
+/// Gives bare request parts the context [`HfAuthLayer`](crate::HfAuthLayer) gives every
+/// request (once: parts that have it keep theirs), so that an extractor such as `Guarded<R>`
+/// can run on them.
+pub fn bench_attach(auth: &HfAuth, parts: &mut Parts) {
+    if parts.extensions.get::<CtxHandle>().is_none() {
+        let ctx = Arc::new(RequestCtx::new(auth.state.clone()));
+        parts.extensions.insert(CtxHandle(ctx));
+    }
 }
 
 /// Seals `user`'s session into its cookies `(name, value)`, as a login does.
-#[doc(hidden)]
 pub fn bench_encode_session(auth: &HfAuth, user: &HfUser) -> Vec<(String, String)> {
     session::encode(&auth.state.key, &user.0).expect("the session fits in cookies")
 }
@@ -30,7 +37,6 @@ pub fn bench_encode_session(auth: &HfAuth, user: &HfUser) -> Vec<(String, String
 /// Parses and verifies `id_token` as the callback does once the token endpoint has answered:
 /// signature against the JWKS fetched at start-up, `iss`, `aud`, `exp`, `iat`, `nonce`. Yields
 /// the subject; `None` when the token is refused or `auth` is in mock mode.
-#[doc(hidden)]
 pub fn bench_verify_id_token(auth: &HfAuth, id_token: &str, nonce: &str) -> Option<String> {
     let Backend::Real(provider) = &auth.state.backend else {
         return None;

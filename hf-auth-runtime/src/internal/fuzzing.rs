@@ -17,5 +17,5 @@ pub fn session_from_cookie_header(header: &[u8]) -> bool {
 
 /// Parses a callback query; never panics.
 pub fn callback_query(query: &str) {
-    let _ = crate::return_path::CallbackParams::parse(Some(query));
+    let _ = crate::flow::query::CallbackParams::parse(Some(query));
 }

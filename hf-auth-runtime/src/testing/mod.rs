@@ -20,12 +20,10 @@
 //! # }
 //! ```
 
-mod bench;
 mod provider;
 
 use std::time::Duration;
 
-pub use bench::*;
 pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser};
 
 use crate::{config::HfAuth, mock::MockUser, session};
@@ -49,7 +47,7 @@ fn session_cookie_with(
     user: &MockUser,
     edit: impl FnOnce(&mut session::SessionData),
 ) -> String {
-    let mut data = crate::flow::mock_session(&auth.state, user);
+    let mut data = session::SessionData::mock(&auth.state, user);
     edit(&mut data);
     session::encode(&auth.state.key, &data)
         .expect("a test session fits in cookies")

@@ -1,0 +1,70 @@
+//! The flow cookie: a pending login (PKCE verifier, nonce, return path), sealed in a cookie
+//! named after its `state` and usable once.
+
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::{Deserialize, Serialize};
+
+use crate::state::AuthState;
+
+/// How long a login may take between the login route and the callback.
+pub(super) const FLOW_LIFETIME: Duration = Duration::from_secs(600);
+pub(super) const FLOW_COOKIE_PREFIX: &str = "hf_auth_flow_";
+/// Random characters of a `state` (24 random bytes, base64url).
+pub(super) const STATE_RANDOM_LEN: usize = 32;
+/// Flow cookies a browser may hold at once; older ones are dropped beyond that.
+pub(super) const MAX_PENDING_LOGINS: usize = 4;
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct PendingLogin {
+    pub state: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    pub target: String,
+    pub created_at: u64,
+    pub used: bool,
+}
+
+impl PendingLogin {
+    /// What replaces a pending login at its callback, so that a replay is recognised.
+    pub fn tombstone(created_at: u64) -> PendingLogin {
+        PendingLogin {
+            state: String::new(),
+            pkce_verifier: String::new(),
+            nonce: String::new(),
+            target: String::new(),
+            created_at,
+            used: true,
+        }
+    }
+
+    /// The `Set-Cookie` header that stores it under `name`.
+    pub fn cookie(&self, state: &AuthState, name: String) -> HeaderValue {
+        let value = state.key.seal(
+            &name,
+            &postcard::to_allocvec(self).expect("a pending login serializes"),
+        );
+        state
+            .policy
+            .header(name, value, FLOW_LIFETIME.as_secs() as i64)
+    }
+
+    /// The pending login sealed in cookie `name`; `None` if forged or sealed with another key.
+    pub fn open(state: &AuthState, name: &str, value: &str) -> Option<PendingLogin> {
+        state
+            .key
+            .open(name, value)
+            .and_then(|bytes| postcard::from_bytes(&bytes).ok())
+    }
+}
+
+pub(super) fn flow_cookie_name(random: &str) -> String {
+    format!("{FLOW_COOKIE_PREFIX}{}", &random[..16])
+}
+
+pub(super) fn random_state() -> String {
+    let bytes: [u8; 24] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,168 @@
+//! The session: what a signed-in browser carries, how it is built from the provider's answers,
+//! and where each part of its life lives.
+//!
+//! Sessions live entirely in cookies (nothing is stored in the server): [`codec`] encodes them
+//! compactly with `postcard`, seals them with AES-256-GCM and splits them over up to
+//! [`MAX_CHUNKS`] cookies when a user belongs to very many orgs, so no cookie passes the
+//! browsers' 4 KiB limit; [`cache`] keeps sessions already decoded. Refreshing an expired
+//! access token is in `refresh`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hf_auth_scopes::ScopeSet;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    mock::MockUser,
+    provider::{Tokens, UserInfo},
+    state::AuthState,
+    user::Org,
+};
+
+pub(crate) mod cache;
+pub(crate) mod codec;
+
+pub(crate) use cache::SessionCache;
+#[cfg(any(test, feature = "bench-hooks", feature = "fuzzing"))]
+pub(crate) use codec::decode;
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use codec::encode;
+pub(crate) use codec::{clear, write};
+
+/// The name of the (first) session cookie.
+pub const SESSION_COOKIE: &str = "hf_auth_session";
+/// The most cookies one session may be split over.
+pub const MAX_CHUNKS: usize = 5;
+
+/// What one session holds: only what requests need.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SessionData {
+    pub sub: String,
+    pub handle: String,
+    pub name: Option<String>,
+    pub avatar: Option<String>,
+    pub is_pro: Option<bool>,
+    pub can_pay: Option<bool>,
+    pub orgs: Vec<Org>,
+    /// The scopes the provider granted.
+    pub scopes: ScopeSet,
+    pub access_token: String,
+    /// Unix seconds at which the access token expires.
+    pub expires_at: u64,
+    pub refresh_token: Option<String>,
+    /// Unix seconds after which the session ends even if tokens could be refreshed.
+    pub session_ends_at: u64,
+}
+
+impl SessionData {
+    /// The session of a login or a refresh: the provider's tokens and the user's profile.
+    /// `granted` is what the provider granted; where its answer said nothing, the caller
+    /// decides (a login: what was asked for, RFC 6749 section 5.1; a refresh: what the session
+    /// had, section 6).
+    pub fn from_tokens(
+        tokens: Tokens,
+        granted: ScopeSet,
+        info: UserInfo,
+        session_ends_at: u64,
+    ) -> SessionData {
+        let expires_at = tokens
+            .expires_in
+            .map(|d| now_unix() + d.as_secs())
+            .unwrap_or(session_ends_at)
+            .min(session_ends_at);
+        SessionData {
+            orgs: info.orgs(),
+            handle: info.preferred_username.unwrap_or_else(|| info.sub.clone()),
+            sub: info.sub,
+            name: info.name,
+            avatar: info.picture,
+            is_pro: info.is_pro,
+            can_pay: info.can_pay,
+            scopes: granted,
+            access_token: tokens.access_token,
+            expires_at,
+            refresh_token: tokens.refresh_token,
+            session_ends_at,
+        }
+    }
+
+    /// The session of the mock user (mock mode and the test kit): granted the mock user's
+    /// scopes, or the app's.
+    pub fn mock(state: &AuthState, user: &MockUser) -> SessionData {
+        let scopes = match user.scopes.as_deref() {
+            Some(s) => ScopeSet::from_names(s.iter().map(String::as_str)),
+            None => ScopeSet::from_names(state.scopes.iter().map(String::as_str)),
+        };
+        let digest = Sha256::digest(format!("hf-auth mock user {}", user.handle));
+        let sub: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let ends = now_unix() + state.session_lifetime;
+        SessionData {
+            sub,
+            handle: user.handle.clone(),
+            name: Some(user.name.clone()),
+            avatar: None,
+            is_pro: Some(user.is_pro),
+            can_pay: None,
+            orgs: user.orgs.clone(),
+            scopes,
+            access_token: "hf_oauth_mock_token_not_valid_on_the_hub".into(),
+            expires_at: ends,
+            refresh_token: None,
+            session_ends_at: ends,
+        }
+    }
+}
+
+/// Now, in Unix seconds.
+pub(crate) fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::crypto::CookieKey;
+    use axum::http::{header::COOKIE, HeaderMap, HeaderValue};
+    use hf_auth_scopes::Role;
+
+    pub(crate) fn user_in_orgs(n: usize) -> SessionData {
+        SessionData {
+            sub: "62f264b9f3c90f4b6514a269".into(),
+            handle: "some-user".into(),
+            name: Some("Some User".into()),
+            avatar: Some("https://cdn-avatars.huggingface.co/v1/production/uploads/62f264b9f3c90f4b6514a269/abcdefghijklmnopqrstu.png".into()),
+            is_pro: Some(false),
+            can_pay: None,
+            orgs: (0..n)
+                .map(|i| Org {
+                    handle: format!("organization-number-{i:03}"),
+                    role: Some(Role::ALL[i % 4]),
+                })
+                .collect(),
+            scopes: ScopeSet::parse("openid profile read-repos write-repos"),
+            access_token: format!("hf_oauth_{}", "x".repeat(40)),
+            expires_at: now_unix() + 28800,
+            refresh_token: Some(format!("hf_oauth_refresh_{}", "y".repeat(40))),
+            session_ends_at: now_unix() + 28800,
+        }
+    }
+
+    pub(crate) fn headers_of(pairs: &[(String, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let joined = pairs
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        h.insert(COOKIE, HeaderValue::from_str(&joined).unwrap());
+        h
+    }
+
+    pub(crate) fn key() -> CookieKey {
+        CookieKey::derive(b"0123456789abcdef0123456789abcdef", "test")
+    }
+}
