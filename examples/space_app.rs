@@ -14,7 +14,7 @@
 //! Without `SPACE_ID` and without credentials it runs in mock mode: the login route signs in a
 //! mock user (`HF_AUTH_MOCK_USER`, `HF_AUTH_MOCK_ORGS`, `HF_AUTH_MOCK_SCOPES`), no network needed.
 
-use std::{io::IsTerminal, net::SocketAddr, process::ExitCode, sync::Arc};
+use std::{io::IsTerminal, net::SocketAddr, process::ExitCode};
 
 use axum::{
     extract::State,
@@ -24,8 +24,10 @@ use axum::{
     Json, Router,
 };
 use hf_auth_runtime::{
-    escape_html as escape, hf_login, require_org, ConfigError, HfAuth, HfUser, ScopeCheck,
+    escape_html as escape, hf_login, require_org, AuthLinks, ConfigError, HfAuth, HfUser,
+    ScopeCheck,
 };
+use serde::Serialize;
 use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
@@ -37,22 +39,52 @@ use tracing_subscriber::EnvFilter;
 
 /// Any signed-in user: their profile as the app sees it.
 #[hf_login]
-async fn me(user: HfUser) -> Json<Value> {
-    let orgs: Vec<Value> = user
-        .orgs()
-        .iter()
-        .map(|o| json!({ "preferred_username": o.handle, "roleInOrg": o.role.map(|r| r.as_str()) }))
-        .collect();
-    Json(json!({
-        "route": "/me",
-        "sub": user.id(),
-        "preferred_username": user.handle(),
-        "name": user.name(),
-        "picture": user.avatar_url(),
-        "orgs": orgs,
-        "scopes": user.scopes(),   // granted by the user, not merely asked for
-        "is_pro": user.is_pro(),
-    }))
+async fn me(user: HfUser) -> Json<Profile> {
+    Json(Profile::of(&user))
+}
+
+/// What `/me` answers (a typed body: serialized straight from the session, no JSON tree built
+/// in between).
+#[derive(Serialize)]
+struct Profile {
+    route: &'static str,
+    sub: String,
+    preferred_username: String,
+    name: Option<String>,
+    picture: Option<String>,
+    orgs: Vec<OrgMembership>,
+    /// Granted by the user, not merely asked for.
+    scopes: Vec<String>,
+    is_pro: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct OrgMembership {
+    preferred_username: String,
+    #[serde(rename = "roleInOrg")]
+    role_in_org: Option<&'static str>,
+}
+
+impl Profile {
+    fn of(user: &HfUser) -> Profile {
+        Profile {
+            route: "/me",
+            sub: user.id().to_owned(),
+            preferred_username: user.handle().to_owned(),
+            name: user.name().map(str::to_owned),
+            picture: user.avatar_url().map(str::to_owned),
+            orgs: user
+                .orgs()
+                .iter()
+                .map(|o| OrgMembership {
+                    preferred_username: o.handle.clone(),
+                    role_in_org: o.role.map(|r| r.as_str()),
+                })
+                .collect(),
+            scopes: user.scopes().into_iter().map(str::to_owned).collect(),
+            is_pro: user.is_pro(),
+        }
+    }
 }
 
 /// Users who granted read and write access to their repos (`write-repos` includes `read-repos`;
@@ -96,19 +128,20 @@ fn allowed(route: &str, user: &HfUser, requires: &str) -> Json<Value> {
 // The home page: open to everyone. `Option<HfUser>` is `None` when nobody is signed in.
 // ---------------------------------------------------------------------------------------------
 
-/// What the home page needs to know about hf-auth.
-struct Links {
-    login: String,
-    logout: String,
+/// Whether the app runs in mock mode, for the home page's banner.
+#[derive(Clone, Copy)]
+struct Mode {
     mock: bool,
 }
 
-async fn home(State(links): State<Arc<Links>>, user: Option<HfUser>) -> impl IntoResponse {
-    let body = match &user {
+/// `AuthLinks` gives the login and logout URLs as configured (never hard-code
+/// `/oauth/huggingface/...`) and who is signed in.
+async fn home(State(mode): State<Mode>, links: AuthLinks) -> impl IntoResponse {
+    let body = match links.user() {
         None => signed_out(&links),
         Some(user) => signed_in(&links, user),
     };
-    let banner = if links.mock {
+    let banner = if mode.mock {
         "<p class=\"mock\">Mock mode: local development, no Hugging Face involved.</p>"
     } else {
         ""
@@ -125,17 +158,17 @@ async fn home(State(links): State<Arc<Links>>, user: Option<HfUser>) -> impl Int
     )
 }
 
-fn signed_out(links: &Links) -> String {
+fn signed_out(links: &AuthLinks) -> String {
     format!(
         "<h1>hf-auth demo</h1>\
          <p>Sign in to see what this app learns about you: your profile, your organizations and \
          the permissions you grant.</p>\
          <a class=\"hf-signin\" href=\"{login}\">{HF_LOGO}<span>Sign in with Hugging Face</span></a>",
-        login = escape(&links.login),
+        login = escape(links.login_url()),
     )
 }
 
-fn signed_in(links: &Links, user: &HfUser) -> String {
+fn signed_in(links: &AuthLinks, user: &HfUser) -> String {
     // Everything below comes from the user's profile: escape it all.
     let avatar = match user.avatar_url() {
         Some(url) if url.starts_with("https://") || url.starts_with("http://") => format!(
@@ -177,7 +210,7 @@ fn signed_in(links: &Links, user: &HfUser) -> String {
          <a class=\"button\" href=\"{logout}\">Sign out</a>",
         name = escape(name),
         handle = escape(user.handle()),
-        logout = escape(&links.logout),
+        logout = escape(links.logout_url()),
     )
 }
 
@@ -284,11 +317,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("/manage requires the scope manage-repos, which OAUTH_SCOPES does not ask for: signed-in users get 403 there");
     }
 
-    let links = Arc::new(Links {
-        login: auth.login_path().to_owned(),
-        logout: auth.logout_path().to_owned(),
+    let mode = Mode {
         mock: auth.is_mock(),
-    });
+    };
     let app = Router::new()
         .route("/", get(home))
         .route("/me", get(me))
@@ -296,7 +327,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/manage", get(manage))
         .route("/acme", get(acme))
         .route("/acme/admin", get(acme_admin))
-        .with_state(links);
+        .with_state(mode);
     // After the routes: adds /oauth/huggingface/{login,callback,logout} and the session layers.
     let app = auth.attach(app);
 
