@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+pub mod tokens;
+
 /// One documented Hugging Face OAuth scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScopeInfo {
