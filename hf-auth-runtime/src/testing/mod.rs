@@ -26,7 +26,7 @@ mod provider;
 use std::time::Duration;
 
 pub use bench::*;
-pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser};
+pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser, TokenKind, WhoamiFault};
 
 use crate::{config::HfAuth, mock::MockUser, session};
 
