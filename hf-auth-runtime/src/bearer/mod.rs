@@ -47,6 +47,8 @@ pub(crate) const MAX_AUTHORIZATION: usize = 4096;
 const MAX_WHOAMI_BODY: usize = 1 << 20;
 /// How long to wait after a failure whoami gave no delay for.
 const DEFAULT_RETRY: Duration = Duration::from_secs(5);
+/// What every Hugging Face token starts with.
+const HF_TOKEN_PREFIX: &str = "hf_";
 /// The longest delay honoured from `Retry-After` or `RateLimit`.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 
@@ -237,11 +239,14 @@ impl BearerAuth {
     }
 
     /// The answer for `token` if it is known: no await, no allocation. In mock mode every token
-    /// is known. While whoami asked us to back off, unknown tokens answer
-    /// [`BearerError::Unavailable`].
+    /// is known, and so is a token that is not a Hugging Face token (no `hf_` prefix). While
+    /// whoami asked us to back off, unknown tokens answer [`BearerError::Unavailable`].
     pub fn cached(&self, token: &str) -> Option<Result<Arc<SessionData>, BearerError>> {
         if let Some(mock) = &self.mock {
             return Some(mock_answer(mock, token));
+        }
+        if !token.starts_with(HF_TOKEN_PREFIX) {
+            return Some(Err(BearerError::InvalidToken));
         }
         if let Some(hit) = self.cache.get(&hash_token(token), Instant::now()) {
             return Some(hit);
@@ -290,6 +295,12 @@ impl BearerAuth {
 
     /// Asks whoami: the outcome and until when to cache it (`None`: not at all).
     async fn check(&self, token: &str) -> (Outcome, Option<Instant>) {
+        // Every Hugging Face token starts with `hf_` (`hf_oauth_` for OAuth tokens): anything
+        // else is answered without spending the strict whoami rate limit on it.
+        if !token.starts_with(HF_TOKEN_PREFIX) {
+            let negative = Some(Instant::now() + self.config.negative_ttl);
+            return (Err(BearerError::InvalidToken), negative);
+        }
         if let Some(retry_after) = self.backoff() {
             return (Err(BearerError::Unavailable { retry_after }), None);
         }

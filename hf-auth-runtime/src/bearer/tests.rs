@@ -422,6 +422,20 @@ mod with_provider {
         assert_eq!(p.whoami_requests(), 2, "only for a short time");
     }
 
+    #[tokio::test]
+    async fn tokens_that_are_not_hugging_face_tokens_never_reach_whoami() {
+        let p = TestProvider::start().await;
+        let auth = checker(&p, Duration::from_secs(300));
+        for t in ["api_org_abc", "ghp_abc", "HF_abc", "x"] {
+            assert_eq!(
+                auth.identify(t).await.err(),
+                Some(BearerError::InvalidToken),
+                "{t}"
+            );
+        }
+        assert_eq!(p.whoami_requests(), 0);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn single_flight_one_whoami_call_for_fifty_requests() {
         let p = TestProvider::start().await;
@@ -490,6 +504,11 @@ mod with_provider {
             Err(BearerError::Unavailable { .. })
         ));
         assert_eq!(p.whoami_requests(), 1);
+        // A token that is no Hugging Face token is still plainly invalid.
+        assert_eq!(
+            auth.cached("ghp_abc").map(Result::err),
+            Some(Some(BearerError::InvalidToken))
+        );
     }
 
     #[tokio::test]
