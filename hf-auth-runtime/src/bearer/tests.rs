@@ -612,6 +612,15 @@ mod with_provider {
             .await
             .unwrap();
         let token = mock.mock_token().unwrap();
+        assert!(
+            crate::HfAuth::builder()
+                .scope_check(crate::ScopeCheck::Off)
+                .provider_url("not a url")
+                .build()
+                .await
+                .is_ok(),
+            "mock mode never calls whoami, so its URL is not checked"
+        );
         assert!(token.starts_with("hf_mock_"));
         let s = mock.state.bearer.identify(token).await.unwrap();
         assert_eq!(s.handle, "dev-user");

@@ -102,15 +102,16 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A list whose elements that do not parse are skipped, and `null` reads as empty.
+/// A list whose elements that do not parse are skipped; anything but a list reads as empty.
 fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: serde::de::DeserializeOwned,
 {
-    let raw: Option<Vec<serde_json::Value>> = Option::deserialize(d)?;
+    let serde_json::Value::Array(raw) = serde_json::Value::deserialize(d)? else {
+        return Ok(Vec::new());
+    };
     Ok(raw
-        .unwrap_or_default()
         .into_iter()
         .filter_map(|v| serde_json::from_value(v).ok())
         .collect())
@@ -384,6 +385,9 @@ mod tests {
         .unwrap();
         let s = session_of(w, "t", 0, 9).unwrap();
         assert!(s.orgs.is_empty());
+        let w: WhoAmI =
+            serde_json::from_str(r#"{"type":"user","id":"i","name":"n","orgs":"many"}"#).unwrap();
+        assert!(session_of(w, "t", 0, 9).unwrap().orgs.is_empty());
         assert_eq!(s.scope_mask, tokens::CLASSIC_READ);
         let w: WhoAmI =
             serde_json::from_str(r#"{"type":"user","id":"i","name":"n","auth":null}"#).unwrap();
@@ -393,6 +397,48 @@ mod tests {
             session_of(w, "t", 0, 9).err().unwrap(),
             Unusable::Incomplete
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_never_panics(
+            chars in proptest::collection::vec(proptest::char::any(), 0..40),
+            at in 0usize..30,
+            c in proptest::char::any(),
+        ) {
+            let s: String = chars.into_iter().collect();
+            let _ = parse_rfc3339(&s);
+            // One character of a valid time replaced by any other.
+            let mut t: Vec<char> = "2025-01-31T12:00:00.123+02:00".chars().collect();
+            t[at % 29] = c;
+            let t: String = t.into_iter().collect();
+            let _ = parse_rfc3339(&t);
+        }
+
+        #[test]
+        fn odd_shapes_never_panic_and_only_users_pass(
+            kind in proptest::sample::select(vec![json!("user"), json!("org"), json!("app"), json!(null), json!(7)]),
+            role in proptest::sample::select(vec![json!("read"), json!("write"), json!("fineGrained"), json!(null), json!(["x"])]),
+            expiration in proptest::sample::select(vec![json!("2999-01-01T00:00:00Z"), json!("1970-01-01T00:00:00Z"), json!("soon"), json!(null), json!(5)]),
+            fine in proptest::sample::select(vec![
+                json!(null),
+                json!({"scoped": null, "global": [1, "repo.write"]}),
+                json!({"scoped": [{"entity": null, "permissions": ["repo.write"]}, 3], "canReadGatedRepos": true}),
+                json!({"scoped": [{"entity": {"_id": "i", "type": "user"}, "permissions": null}]}),
+            ]),
+            orgs in proptest::sample::select(vec![json!(null), json!([]), json!([{"name": "a", "roleInOrg": 3}, null, {"name": null}]), json!("x")]),
+        ) {
+            let v = json!({
+                "type": kind, "id": "i", "name": "n", "orgs": orgs,
+                "auth": {"type": "access_token", "accessToken": {"role": role, "expiration": expiration, "fineGrained": fine}},
+            });
+            if let Ok(w) = serde_json::from_value::<WhoAmI>(v) {
+                if let Ok(s) = session_of(w, "t", 1000, 2000) {
+                    proptest::prop_assert_eq!(kind, json!("user"));
+                    proptest::prop_assert!(s.expires_at > 1000);
+                }
+            }
+        }
     }
 
     #[test]
