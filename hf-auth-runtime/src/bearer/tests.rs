@@ -478,7 +478,8 @@ mod with_provider {
             .expect("the follower does not hang")
             .unwrap();
         assert_eq!(got.unwrap().handle, "alice");
-        assert_eq!(p.whoami_requests(), 2);
+        // The aborted call may or may not have reached the provider on a loaded machine.
+        assert!((1..=2).contains(&p.whoami_requests()));
     }
 
     #[tokio::test]
