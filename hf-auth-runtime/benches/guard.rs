@@ -21,7 +21,9 @@
 //!   verifying the RS256 ID token against the JWKS fetched at start-up, then sealing the session;
 //! - `router/...`: a request through an axum router with `tower::ServiceExt::oneshot`: the
 //!   `#[hf_login]` handler against the same handler unprotected, in one group so the ratio
-//!   comes from one run.
+//!   comes from one run;
+//! - `bearer/cached`: a bearer token already checked with whoami: read `Authorization`, hash the
+//!   token, look it up in the cache.
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},
@@ -567,12 +569,33 @@ fn bench_callback(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_bearer(c: &mut Criterion) {
+    let (rt, provider, auth) = real_mode();
+    let user = testing::TestUser::new("alice").org("acme", Role::Write);
+    let token = provider.mint_token(&user, testing::TokenKind::Read);
+    assert!(rt.block_on(bench::bench_identify_bearer(&auth, &token)));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        axum::http::header::AUTHORIZATION,
+        HeaderValue::try_from(format!("Bearer {token}")).expect("a header value"),
+    );
+    let (allocs, bytes) = allocations(|| {
+        black_box(bench::bench_cached_bearer(&auth, &headers));
+    });
+    println!("bearer/cached: {allocs} allocations, {bytes} bytes per check");
+    let mut g = c.benchmark_group("bearer");
+    g.bench_function("cached", |b| {
+        b.iter(|| assert!(bench::bench_cached_bearer(&auth, black_box(&headers))))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = bench_guard, bench_router, bench_callback
+    targets = bench_guard, bench_router, bench_callback, bench_bearer
 }
 
 fn main() {

@@ -19,6 +19,10 @@ use crate::{
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 /// The longest session lifetime accepted: 30 days, Hugging Face's longest token lifetime.
 pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long a checked bearer token is trusted by default before whoami is asked again.
+pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(300);
+/// The longest bearer-token cache TTL accepted.
+pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(3600);
 
 /// A configured "Sign in with Hugging Face": build it once at start-up, then
 /// [`attach`](HfAuth::attach) it to your router.
@@ -65,6 +69,12 @@ impl HfAuth {
     /// Whether this is mock mode (local development, no provider).
     pub fn is_mock(&self) -> bool {
         matches!(self.state.backend, Backend::Mock(_))
+    }
+
+    /// Mock mode's bearer token for the mock user (`hf_mock_...`, random at each start), to
+    /// print for `curl -H "Authorization: Bearer ..."`; `None` outside mock mode.
+    pub fn mock_token(&self) -> Option<&str> {
+        self.state.bearer.mock_token()
     }
 
     /// The path of the login route (`/oauth/huggingface/login` unless a prefix was set).
@@ -159,6 +169,8 @@ pub struct HfAuthBuilder {
     http_timeout: Duration,
     discovery_attempts: u32,
     max_login_retries: u32,
+    whoami_url: Option<String>,
+    token_cache_ttl: Duration,
 }
 
 impl Default for HfAuthBuilder {
@@ -180,6 +192,8 @@ impl Default for HfAuthBuilder {
             http_timeout: Duration::from_secs(10),
             discovery_attempts: 6,
             max_login_retries: 2,
+            whoami_url: None,
+            token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
         }
     }
 }
@@ -330,6 +344,64 @@ impl HfAuthBuilder {
     pub fn discovery_attempts(mut self, attempts: u32) -> Self {
         self.discovery_attempts = attempts;
         self
+    }
+
+    /// The URL of Hugging Face's whoami endpoint, which checks the bearer tokens of API clients
+    /// (default `{provider_url}/api/whoami-v2`).
+    pub fn whoami_url(mut self, url: impl Into<String>) -> Self {
+        self.whoami_url = Some(url.into());
+        self
+    }
+    /// How long a checked bearer token is trusted before whoami is asked again (default 5
+    /// minutes, at most an hour; never past the token's own expiry).
+    pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.token_cache_ttl = ttl;
+        self
+    }
+
+    fn bearer(
+        &self,
+        mock: bool,
+        scopes: &[String],
+    ) -> Result<crate::bearer::BearerAuth, ConfigError> {
+        use crate::bearer::{BearerAuth, BearerConfig};
+        if self.token_cache_ttl.is_zero() || self.token_cache_ttl > MAX_TOKEN_CACHE_TTL {
+            return Err(ConfigError::Invalid {
+                variable: "token_cache_ttl",
+                reason: "the bearer-token cache TTL is between 1 second and 1 hour".into(),
+            });
+        }
+        let url = self.whoami_url.clone().unwrap_or_else(|| {
+            let provider = self
+                .provider_url
+                .as_deref()
+                .unwrap_or("https://huggingface.co");
+            format!("{}/api/whoami-v2", provider.trim_end_matches('/'))
+        });
+        // Mock mode never calls whoami.
+        match url::Url::parse(&url) {
+            _ if mock => {}
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+            _ => {
+                return Err(ConfigError::Invalid {
+                    variable: "whoami_url",
+                    reason: format!("{url:?} must be an http(s) URL with a host"),
+                })
+            }
+        }
+        let mut config = BearerConfig::new(url);
+        config.ttl = self.token_cache_ttl;
+        config.http_timeout = self.http_timeout;
+        let built = if mock {
+            let user = self.mock_user.clone().unwrap_or_default();
+            BearerAuth::mock(config, &user, scopes)
+        } else {
+            BearerAuth::new(config)
+        };
+        built.map_err(|e| ConfigError::Invalid {
+            variable: "whoami_url",
+            reason: format!("the HTTP client for whoami cannot be built: {e}"),
+        })
     }
 
     fn scopes_or_default(&self) -> Result<Vec<String>, ConfigError> {
@@ -502,6 +574,7 @@ impl HfAuthBuilder {
             (Backend::Real(Box::new(provider)), key)
         };
         registry::check_scopes(&scopes, self.scope_check)?;
+        let bearer = self.bearer(mock, &scopes)?;
         let direct_url = self.space_host.as_ref().and_then(|hosts| {
             hosts
                 .split(',')
@@ -522,6 +595,7 @@ impl HfAuthBuilder {
                 backend,
                 direct_url,
                 max_login_retries: self.max_login_retries,
+                bearer,
             }),
         })
     }

@@ -55,6 +55,8 @@ pub(crate) struct AuthState {
     pub direct_url: Option<String>,
     /// How many times a callback that lost its flow cookie restarts the login.
     pub max_login_retries: u32,
+    /// Checks `Authorization: Bearer` tokens of API clients.
+    pub bearer: crate::bearer::BearerAuth,
 }
 
 pub(crate) type SharedState = Arc<AuthState>;

@@ -20,6 +20,7 @@ use std::fmt;
 
 mod scope_set;
 pub use scope_set::ScopeSet;
+pub mod tokens;
 
 /// One documented Hugging Face OAuth scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,7 +38,7 @@ pub(super) async fn login(
         .min(state.max_login_retries + 1);
     match &state.backend {
         Backend::Mock(user) => {
-            let data = SessionData::mock(&state, user);
+            let data = SessionData::mock(user, &state.scopes, state.session_lifetime);
             match session::write(&headers, state.policy, &state.key, &data) {
                 Ok(set) => {
                     tracing::info!(user = %user.handle, "signed in the mock user");

@@ -46,3 +46,18 @@ pub fn bench_verify_id_token(auth: &HfAuth, id_token: &str, nonce: &str) -> Opti
         .verify_with_cached_jwks(&token, &openidconnect::Nonce::new(nonce.to_owned()))
         .ok()
 }
+
+/// The fast path of a bearer token: reads `Authorization` and looks the token up in the cache,
+/// without await. `true` for a cached valid token.
+pub fn bench_cached_bearer(auth: &HfAuth, headers: &HeaderMap) -> bool {
+    match crate::bearer::bearer_token(headers) {
+        Ok(Some(token)) => matches!(auth.state.bearer.cached(token), Some(Ok(_))),
+        _ => false,
+    }
+}
+
+/// Checks `token` (through the cache, with whoami on a miss), e.g. to warm the cache before a
+/// bench. `true` when it gives a user.
+pub async fn bench_identify_bearer(auth: &HfAuth, token: &str) -> bool {
+    auth.state.bearer.identify(token).await.is_ok()
+}

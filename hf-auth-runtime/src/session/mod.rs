@@ -16,7 +16,6 @@ use sha2::{Digest, Sha256};
 use crate::{
     mock::MockUser,
     provider::{Tokens, UserInfo},
-    state::AuthState,
     user::Org,
 };
 
@@ -87,16 +86,14 @@ impl SessionData {
         }
     }
 
-    /// The session of the mock user (mock mode and the test kit): granted the mock user's
-    /// scopes, or the app's.
-    pub fn mock(state: &AuthState, user: &MockUser) -> SessionData {
-        let scopes = match user.scopes.as_deref() {
-            Some(s) => ScopeSet::from_names(s.iter().map(String::as_str)),
-            None => ScopeSet::from_names(state.scopes.iter().map(String::as_str)),
-        };
+    /// The session of the mock user (mock mode and the test kit), lasting `lifetime` seconds:
+    /// granted the mock user's scopes, or the app's (`app_scopes`).
+    pub fn mock(user: &MockUser, app_scopes: &[String], lifetime: u64) -> SessionData {
+        let scopes = user.scopes.as_deref().unwrap_or(app_scopes);
+        let scopes = ScopeSet::from_names(scopes.iter().map(String::as_str));
         let digest = Sha256::digest(format!("hf-auth mock user {}", user.handle));
         let sub: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-        let ends = now_unix() + state.session_lifetime;
+        let ends = now_unix() + lifetime;
         SessionData {
             sub,
             handle: user.handle.clone(),

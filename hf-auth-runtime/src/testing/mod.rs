@@ -24,7 +24,7 @@ mod provider;
 
 use std::time::Duration;
 
-pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser};
+pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser, TokenKind, WhoamiFault};
 
 use crate::{config::HfAuth, mock::MockUser, session};
 
@@ -47,7 +47,8 @@ fn session_cookie_with(
     user: &MockUser,
     edit: impl FnOnce(&mut session::SessionData),
 ) -> String {
-    let mut data = session::SessionData::mock(&auth.state, user);
+    let mut data =
+        session::SessionData::mock(user, &auth.state.scopes, auth.state.session_lifetime);
     edit(&mut data);
     session::encode(&auth.state.key, &data)
         .expect("a test session fits in cookies")

@@ -1,8 +1,9 @@
 //! An OpenID provider on 127.0.0.1 that answers like huggingface.co: discovery, JWKS,
 //! authorize (consent decided by the test, or an interactive consent page for browser tests),
 //! token (authorization code with PKCE S256 and `client_secret_basic`, refresh), userinfo with
-//! `orgs`, `isPro` and `canPay`; RS256 ID tokens; key rotation; and switches for the faults a
-//! test wants to see handled.
+//! `orgs`, `isPro` and `canPay`; RS256 ID tokens; key rotation; Hugging Face's
+//! `/api/whoami-v2` for the API tokens it mints and the OAuth tokens it issues; and switches for
+//! the faults a test wants to see handled.
 
 use std::{
     collections::HashMap,
@@ -150,6 +151,65 @@ pub enum Fault {
     TokenSlow,
 }
 
+/// A kind of Hugging Face token that [`TestProvider::mint_token`] makes, and that its
+/// `/api/whoami-v2` describes as huggingface.co does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A classic user access token with role `read`.
+    Read,
+    /// A classic user access token with role `write`.
+    Write,
+    /// A fine-grained user token.
+    FineGrained {
+        /// Permissions on the user's own entity (`fineGrained.scoped[]`), e.g. `repo.write`.
+        permissions: Vec<String>,
+        /// Permissions of `fineGrained.global`, e.g. `discussion.write`.
+        global: Vec<String>,
+        /// `fineGrained.canReadGatedRepos`.
+        can_read_gated_repos: bool,
+    },
+    /// A token of the user's first org (whoami `type: "org"`); the user must be in an org.
+    Org,
+    /// An app's token (whoami `type: "app"`).
+    App,
+}
+
+impl TokenKind {
+    /// A fine-grained token with these permissions on the user's own entity.
+    pub fn fine_grained(permissions: &[&str]) -> TokenKind {
+        TokenKind::FineGrained {
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            global: Vec::new(),
+            can_read_gated_repos: false,
+        }
+    }
+}
+
+/// What `/api/whoami-v2` does instead of answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WhoamiFault {
+    /// Answer.
+    None,
+    /// 429 with `RateLimit: "api";r=0;t=<reset_secs>` (and a `RateLimit-Policy`).
+    RateLimited {
+        /// Seconds until the window resets (the `t=` of the header).
+        reset_secs: u64,
+    },
+    /// 503 with `Retry-After: <retry_after_secs>`.
+    ServerError {
+        /// The `Retry-After`, in seconds.
+        retry_after_secs: u64,
+    },
+}
+
+struct ApiToken {
+    user: TestUser,
+    kind: TokenKind,
+    expires_at: Option<u64>,
+}
+
 struct CodeGrant {
     client_id: String,
     redirect_uri: String,
@@ -179,6 +239,10 @@ struct Inner {
     jwks_requests: usize,
     interactive: bool,
     pending: consent::Pending,
+    api_tokens: HashMap<String, ApiToken>,
+    whoami_fault: WhoamiFault,
+    whoami_delay: std::time::Duration,
+    whoami_requests: usize,
 }
 
 /// A running test provider; it stops when dropped.
@@ -230,6 +294,10 @@ impl TestProvider {
             jwks_requests: 0,
             interactive: false,
             pending: Default::default(),
+            api_tokens: HashMap::new(),
+            whoami_fault: WhoamiFault::None,
+            whoami_delay: std::time::Duration::ZERO,
+            whoami_requests: 0,
         }));
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -238,6 +306,7 @@ impl TestProvider {
             .route("/oauth/authorize/decision", post(consent::decision))
             .route("/oauth/token", post(token))
             .route("/oauth/userinfo", get(userinfo))
+            .route("/api/whoami-v2", get(whoami))
             .with_state(inner.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -316,6 +385,84 @@ impl TestProvider {
     /// How many times the JWKS was fetched.
     pub fn jwks_requests(&self) -> usize {
         self.with(|i| i.jwks_requests)
+    }
+
+    /// The URL of its whoami endpoint, `{issuer}/api/whoami-v2` (what an app configured with
+    /// [`app_config`](Self::app_config) calls by default).
+    pub fn whoami_url(&self) -> String {
+        format!("{}/api/whoami-v2", self.issuer)
+    }
+    /// Mints a token of `kind` for `user` (with `user`'s orgs), without expiry, that its
+    /// `/api/whoami-v2` describes. OAuth tokens come from its logins instead.
+    ///
+    /// ```
+    /// use hf_auth_runtime::{testing::{TestProvider, TestUser, TokenKind}, Role};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let provider = TestProvider::start().await;
+    /// let alice = TestUser::new("alice").org("acme", Role::Admin);
+    /// let token = provider.mint_token(&alice, TokenKind::fine_grained(&["repo.content.read"]));
+    /// let who: serde_json::Value = reqwest::Client::new()
+    ///     .get(provider.whoami_url())
+    ///     .bearer_auth(&token)
+    ///     .send().await.unwrap()
+    ///     .json().await.unwrap();
+    /// assert_eq!(who["name"], "alice");
+    /// assert_eq!(who["orgs"][0]["roleInOrg"], "admin");
+    /// assert_eq!(provider.whoami_requests(), 1);
+    /// # }
+    /// ```
+    pub fn mint_token(&self, user: &TestUser, kind: TokenKind) -> String {
+        self.mint(user, kind, None)
+    }
+    /// [`mint_token`](Self::mint_token) for a token that expires in `expires_in` (whoami tells
+    /// its `expiration`, and answers 401 once it passed).
+    pub fn mint_token_expiring(
+        &self,
+        user: &TestUser,
+        kind: TokenKind,
+        expires_in: std::time::Duration,
+    ) -> String {
+        self.mint(user, kind, Some(now_unix() + expires_in.as_secs()))
+    }
+    fn mint(&self, user: &TestUser, kind: TokenKind, expires_at: Option<u64>) -> String {
+        use rand::{distributions::Alphanumeric, Rng};
+        let body: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(34)
+            .map(char::from)
+            .collect();
+        let token = format!("hf_{body}");
+        self.with(|i| {
+            i.api_tokens.insert(
+                token.clone(),
+                ApiToken {
+                    user: user.clone(),
+                    kind,
+                    expires_at,
+                },
+            )
+        });
+        token
+    }
+    /// Revokes a minted token or an issued access token: whoami answers 401 for it from now on.
+    pub fn revoke_token(&self, token: &str) {
+        self.with(|i| {
+            i.api_tokens.remove(token);
+            i.access_tokens.remove(token);
+        });
+    }
+    /// What `/api/whoami-v2` does instead of answering (default [`WhoamiFault::None`]).
+    pub fn set_whoami_fault(&self, fault: WhoamiFault) {
+        self.with(|i| i.whoami_fault = fault);
+    }
+    /// How long `/api/whoami-v2` waits before answering (default none).
+    pub fn set_whoami_delay(&self, delay: std::time::Duration) {
+        self.with(|i| i.whoami_delay = delay);
+    }
+    /// How many requests `/api/whoami-v2` received, faults included.
+    pub fn whoami_requests(&self) -> usize {
+        self.with(|i| i.whoami_requests)
     }
 }
 
@@ -770,4 +917,183 @@ async fn userinfo(State(inner): Shared, headers: HeaderMap) -> Response {
         body["canPay"] = json!(user.can_pay);
     }
     Json(body).into_response()
+}
+
+/// `2025-01-31T12:00:00.000Z` for unix seconds `t`.
+fn rfc3339(t: u64) -> String {
+    let (days, secs) = ((t / 86_400) as i64, t % 86_400);
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn unauthorized_whoami() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": "Invalid credentials in Authorization header" })),
+    )
+        .into_response()
+}
+
+fn whoami_user(user: &TestUser, auth: serde_json::Value) -> serde_json::Value {
+    json!({
+        "type": "user",
+        "id": user.sub,
+        "name": user.preferred_username,
+        "fullname": user.name,
+        "email": format!("{}@example.com", user.preferred_username),
+        "emailVerified": true,
+        "isPro": user.is_pro,
+        "canPay": user.can_pay,
+        "avatarUrl": format!("https://cdn-avatars.huggingface.co/{}.png", user.preferred_username),
+        "periodEnd": null,
+        "orgs": user.orgs.iter().map(|o| json!({
+            "type": "org",
+            "id": o.sub,
+            "name": o.preferred_username,
+            "fullname": o.preferred_username,
+            "email": null,
+            "canPay": false,
+            "avatarUrl": format!("https://cdn-avatars.huggingface.co/{}.png", o.preferred_username),
+            "periodEnd": null,
+            "roleInOrg": o.role.map(|r| r.as_str()),
+        })).collect::<Vec<_>>(),
+        "auth": auth,
+    })
+}
+
+fn whoami_api_token(t: &ApiToken) -> Option<serde_json::Value> {
+    let mut access = json!({
+        "displayName": "test token",
+        "createdAt": rfc3339(now_unix()),
+    });
+    if let Some(e) = t.expires_at {
+        access["expiration"] = json!(rfc3339(e));
+    }
+    let user = &t.user;
+    Some(match &t.kind {
+        TokenKind::Read | TokenKind::Write => {
+            access["role"] = json!(if t.kind == TokenKind::Read {
+                "read"
+            } else {
+                "write"
+            });
+            whoami_user(
+                user,
+                json!({ "type": "access_token", "accessToken": access }),
+            )
+        }
+        TokenKind::FineGrained {
+            permissions,
+            global,
+            can_read_gated_repos,
+        } => {
+            access["role"] = json!("fineGrained");
+            access["fineGrained"] = json!({
+                "canReadGatedRepos": can_read_gated_repos,
+                "global": global,
+                "scoped": [{
+                    "entity": { "_id": user.sub, "type": "user", "name": user.preferred_username },
+                    "permissions": permissions,
+                }],
+            });
+            whoami_user(
+                user,
+                json!({ "type": "access_token", "accessToken": access }),
+            )
+        }
+        TokenKind::Org => {
+            let org = user.orgs.first()?;
+            access["role"] = json!("write");
+            json!({
+                "type": "org",
+                "id": org.sub,
+                "name": org.preferred_username,
+                "fullname": org.preferred_username,
+                "auth": { "type": "access_token", "accessToken": access },
+            })
+        }
+        TokenKind::App => json!({
+            "type": "app",
+            "id": user.sub,
+            "name": format!("{}-app", user.preferred_username),
+            "scope": { "entities": [user.sub], "role": "read" },
+            "auth": { "type": "app_token" },
+        }),
+    })
+}
+
+async fn whoami(State(inner): Shared, headers: HeaderMap) -> Response {
+    let delay = {
+        let mut i = inner.lock().expect("lock");
+        i.whoami_requests += 1;
+        i.whoami_delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let i = inner.lock().expect("lock");
+    match i.whoami_fault {
+        WhoamiFault::None => {}
+        WhoamiFault::RateLimited { reset_secs } => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    ("ratelimit", format!("\"api\";r=0;t={reset_secs}")),
+                    (
+                        "ratelimit-policy",
+                        "\"fixed window\";\"api\";q=500;w=300".to_owned(),
+                    ),
+                ],
+                Json(json!({ "error": "You have been rate-limited" })),
+            )
+                .into_response()
+        }
+        WhoamiFault::ServerError { retry_after_secs } => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                "whoami exploded",
+            )
+                .into_response()
+        }
+    }
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return unauthorized_whoami();
+    };
+    let now = now_unix();
+    if let Some(t) = i.api_tokens.get(token) {
+        if t.expires_at.is_some_and(|e| e <= now) {
+            return unauthorized_whoami();
+        }
+        return match whoami_api_token(t) {
+            Some(body) => Json(body).into_response(),
+            None => unauthorized_whoami(),
+        };
+    }
+    if let Some((user, _scopes, expires)) = i.access_tokens.get(token) {
+        if *expires <= now {
+            return unauthorized_whoami();
+        }
+        let auth = json!({ "type": "oauth", "expiresAt": rfc3339(*expires) });
+        return Json(whoami_user(user, auth)).into_response();
+    }
+    unauthorized_whoami()
 }

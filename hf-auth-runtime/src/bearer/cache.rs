@@ -1,0 +1,462 @@
+//! The cache of checked tokens: keyed by the SHA-256 of the token (the token itself is never a
+//! key), sharded, bounded in entries and in bytes, with one whoami call in flight per token.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::BearerError;
+use crate::session::SessionData;
+
+/// Shards of the cache: requests for different tokens rarely wait for the same lock.
+const SHARDS: usize = 16;
+
+/// The SHA-256 of a token.
+pub(crate) type TokenHash = [u8; 32];
+
+/// Hashes a token, on the stack.
+pub(crate) fn hash_token(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// What a finished check answers.
+pub(crate) type Outcome = Result<Arc<SessionData>, BearerError>;
+
+/// A check in flight: its leader sends the outcome once; followers wait on a receiver.
+pub(crate) type Flight = watch::Receiver<Option<Outcome>>;
+
+enum Entry {
+    Ready {
+        outcome: Outcome,
+        until: Instant,
+        bytes: usize,
+    },
+    /// A check in flight, and the id of its leader.
+    Pending(Flight, u64),
+}
+
+/// Ids of flights, to tell a leader's own entry from one a later leader put in its place.
+static FLIGHTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Hashes an already uniform key (a SHA-256) by taking 8 of its bytes.
+#[derive(Default, Clone, Copy)]
+struct BuildDigestHasher;
+
+struct DigestHasher(u64);
+
+impl std::hash::BuildHasher for BuildDigestHasher {
+    type Hasher = DigestHasher;
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Keys are SHA-256 digests: any 8 of their bytes are uniform.
+        if let Some(b) = bytes.get(8..16) {
+            self.0 = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        }
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<TokenHash, Entry, BuildDigestHasher>,
+    /// Bytes held by the ready entries.
+    bytes: usize,
+}
+
+/// The bounds of the cache, over all shards.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_entries: 10_000,
+            max_bytes: 32 << 20,
+        }
+    }
+}
+
+/// What a lookup found.
+pub(crate) enum Lookup {
+    /// A fresh answer.
+    Hit(Outcome),
+    /// Another request checks this token now: wait for its answer.
+    Wait(Flight),
+    /// Nobody checks it: the caller must, and send the outcome to `Leader::finish`.
+    Lead(Leader),
+}
+
+/// The duty of the one request that calls whoami for a token.
+pub(crate) struct Leader {
+    pub key: TokenHash,
+    id: u64,
+    tx: watch::Sender<Option<Outcome>>,
+}
+
+pub(crate) struct TokenCache {
+    shards: Vec<Mutex<Shard>>,
+    per_shard: Bounds,
+}
+
+/// The bytes an entry holds, roughly: its strings and a fixed overhead.
+pub(crate) fn size_of_outcome(o: &Outcome) -> usize {
+    const OVERHEAD: usize = 256;
+    match o {
+        Ok(s) => {
+            OVERHEAD
+                + s.sub.len()
+                + s.handle.len()
+                + s.name.as_ref().map_or(0, String::len)
+                + s.avatar.as_ref().map_or(0, String::len)
+                + s.access_token.len()
+                + s.orgs.iter().map(|o| o.handle.len() + 32).sum::<usize>()
+                + s.scopes.extra().iter().map(|e| e.len() + 24).sum::<usize>()
+        }
+        Err(_) => OVERHEAD,
+    }
+}
+
+impl TokenCache {
+    pub fn new(bounds: Bounds) -> TokenCache {
+        TokenCache {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard: Bounds {
+                max_entries: bounds.max_entries.div_ceil(SHARDS).max(1),
+                max_bytes: bounds.max_bytes.div_ceil(SHARDS).max(1),
+            },
+        }
+    }
+
+    fn shard(&self, key: &TokenHash) -> std::sync::MutexGuard<'_, Shard> {
+        self.shards[usize::from(key[0]) % SHARDS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh answer for `key`, if there is one. No allocation: an `Arc` is cloned.
+    pub fn get(&self, key: &TokenHash, now: Instant) -> Option<Outcome> {
+        match self.shard(key).map.get(key) {
+            Some(Entry::Ready { outcome, until, .. }) if *until > now => Some(outcome.clone()),
+            _ => None,
+        }
+    }
+
+    /// A fresh answer, the check in flight, or the duty to check.
+    pub fn lookup(&self, key: TokenHash, now: Instant) -> Lookup {
+        let mut shard = self.shard(&key);
+        match shard.map.get(&key) {
+            Some(Entry::Ready { outcome, until, .. }) if *until > now => {
+                return Lookup::Hit(outcome.clone())
+            }
+            // A flight whose leader is gone (its request was cancelled) is taken over.
+            Some(Entry::Pending(rx, _)) if rx.has_changed().is_ok() => {
+                return Lookup::Wait(rx.clone())
+            }
+            _ => {}
+        }
+        let (tx, rx) = watch::channel(None);
+        let id = FLIGHTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(Entry::Ready { bytes, .. }) = shard.map.insert(key, Entry::Pending(rx, id)) {
+            shard.bytes -= bytes;
+        }
+        Lookup::Lead(Leader { key, id, tx })
+    }
+
+    /// Ends a flight: stores the outcome until `until` (or drops the entry when `until` is
+    /// `None`), then wakes the followers.
+    pub fn finish(&self, leader: Leader, outcome: Outcome, until: Option<Instant>, now: Instant) {
+        {
+            let mut shard = self.shard(&leader.key);
+            let ours = matches!(
+                shard.map.get(&leader.key),
+                Some(Entry::Pending(_, id)) if *id == leader.id
+            );
+            if ours {
+                shard.map.remove(&leader.key);
+                let bytes = size_of_outcome(&outcome);
+                if let Some(until) = until.filter(|u| *u > now) {
+                    if bytes <= self.per_shard.max_bytes {
+                        make_room(&mut shard, self.per_shard, bytes, now);
+                        shard.bytes += bytes;
+                        shard.map.insert(
+                            leader.key,
+                            Entry::Ready {
+                                outcome: outcome.clone(),
+                                until,
+                                bytes,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        let _ = leader.tx.send(Some(outcome));
+    }
+
+    /// Ready entries, over all shards.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                let s = s.lock().unwrap();
+                s.map
+                    .values()
+                    .filter(|e| matches!(e, Entry::Ready { .. }))
+                    .count()
+            })
+            .sum()
+    }
+
+    /// Bytes held, over all shards.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap().bytes).sum()
+    }
+}
+
+/// Drops expired entries, then the entries closest to expiry, until one of `bytes` fits.
+fn make_room(shard: &mut Shard, bounds: Bounds, bytes: usize, now: Instant) {
+    let full = |s: &Shard| s.map.len() >= bounds.max_entries || s.bytes + bytes > bounds.max_bytes;
+    if !full(shard) {
+        return;
+    }
+    let mut freed = 0;
+    shard.map.retain(|_, e| match e {
+        Entry::Ready { until, bytes, .. } if *until <= now => {
+            freed += *bytes;
+            false
+        }
+        _ => true,
+    });
+    shard.bytes -= freed;
+    while full(shard) {
+        let oldest = shard
+            .map
+            .iter()
+            .filter_map(|(k, e)| match e {
+                Entry::Ready { until, .. } => Some((*until, *k)),
+                Entry::Pending(..) => None,
+            })
+            .min();
+        let Some((_, key)) = oldest else { break };
+        if let Some(Entry::Ready { bytes, .. }) = shard.map.remove(&key) {
+            shard.bytes -= bytes;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn session(token: &str, orgs: usize) -> Arc<SessionData> {
+        Arc::new(SessionData {
+            sub: "s".into(),
+            handle: "h".into(),
+            name: None,
+            avatar: None,
+            is_pro: None,
+            can_pay: None,
+            orgs: (0..orgs)
+                .map(|i| crate::user::Org {
+                    handle: format!("org-{i:04}"),
+                    role: None,
+                })
+                .collect(),
+            scopes: Default::default(),
+            access_token: token.into(),
+            expires_at: 0,
+            refresh_token: None,
+            session_ends_at: 0,
+        })
+    }
+
+    fn fill(cache: &TokenCache, token: &str, outcome: Outcome, ttl: Duration, now: Instant) {
+        let Lookup::Lead(l) = cache.lookup(hash_token(token), now) else {
+            panic!("{token} should be new");
+        };
+        cache.finish(l, outcome, Some(now + ttl), now);
+    }
+
+    #[test]
+    fn hit_until_ttl_then_miss() {
+        let cache = TokenCache::new(Bounds::default());
+        let now = Instant::now();
+        fill(
+            &cache,
+            "a",
+            Ok(session("a", 0)),
+            Duration::from_secs(60),
+            now,
+        );
+        let key = hash_token("a");
+        assert!(matches!(cache.get(&key, now), Some(Ok(_))));
+        assert!(cache.get(&key, now + Duration::from_secs(59)).is_some());
+        assert!(cache.get(&key, now + Duration::from_secs(60)).is_none());
+        assert!(matches!(
+            cache.lookup(key, now + Duration::from_secs(61)),
+            Lookup::Lead(_)
+        ));
+    }
+
+    #[test]
+    fn a_flight_is_joined_then_its_outcome_cached() {
+        let cache = TokenCache::new(Bounds::default());
+        let now = Instant::now();
+        let key = hash_token("t");
+        let Lookup::Lead(leader) = cache.lookup(key, now) else {
+            panic!()
+        };
+        let Lookup::Wait(rx) = cache.lookup(key, now) else {
+            panic!("a second lookup joins the flight")
+        };
+        cache.finish(
+            leader,
+            Err(BearerError::InvalidToken),
+            Some(now + Duration::from_secs(5)),
+            now,
+        );
+        assert!(matches!(*rx.borrow(), Some(Err(BearerError::InvalidToken))));
+        assert!(matches!(
+            cache.get(&key, now),
+            Some(Err(BearerError::InvalidToken))
+        ));
+    }
+
+    #[test]
+    fn an_abandoned_flight_is_taken_over() {
+        let cache = TokenCache::new(Bounds::default());
+        let now = Instant::now();
+        let key = hash_token("t");
+        let Lookup::Lead(leader) = cache.lookup(key, now) else {
+            panic!()
+        };
+        drop(leader);
+        assert!(matches!(cache.lookup(key, now), Lookup::Lead(_)));
+    }
+
+    #[test]
+    fn an_outcome_without_until_is_not_cached() {
+        let cache = TokenCache::new(Bounds::default());
+        let now = Instant::now();
+        let Lookup::Lead(l) = cache.lookup(hash_token("t"), now) else {
+            panic!()
+        };
+        let e = BearerError::Unavailable {
+            retry_after: Duration::from_secs(3),
+        };
+        cache.finish(l, Err(e), None, now);
+        assert_eq!(cache.len(), 0);
+        assert!(matches!(
+            cache.lookup(hash_token("t"), now),
+            Lookup::Lead(_)
+        ));
+    }
+
+    #[test]
+    fn bounded_in_entries() {
+        let cache = TokenCache::new(Bounds {
+            max_entries: 64,
+            max_bytes: usize::MAX / 2,
+        });
+        let now = Instant::now();
+        for i in 0..1000 {
+            let t = format!("token-{i}");
+            fill(
+                &cache,
+                &t,
+                Ok(session(&t, 0)),
+                Duration::from_secs(60 + i),
+                now,
+            );
+        }
+        assert!(cache.len() <= 64, "{} entries", cache.len());
+        assert!(cache.len() >= 32, "{} entries", cache.len());
+        // The newest (latest to expire) survive.
+        assert!(cache.get(&hash_token("token-999"), now).is_some());
+        assert!(cache.get(&hash_token("token-0"), now).is_none());
+    }
+
+    #[test]
+    fn bounded_in_bytes() {
+        let max_bytes = 64 * 1024;
+        let cache = TokenCache::new(Bounds {
+            max_entries: 100_000,
+            max_bytes,
+        });
+        let now = Instant::now();
+        for i in 0..500 {
+            let t = format!("token-{i}");
+            // About 1.3 KB each.
+            fill(
+                &cache,
+                &t,
+                Ok(session(&t, 25)),
+                Duration::from_secs(60),
+                now,
+            );
+        }
+        assert!(cache.bytes() <= max_bytes, "{} bytes", cache.bytes());
+        assert!(cache.len() < 100, "{} entries", cache.len());
+        let held: usize = cache.len();
+        assert!(held > 0);
+        // An entry larger than a shard's budget is not cached at all.
+        fill(
+            &cache,
+            "huge",
+            Ok(session("huge", 200)),
+            Duration::from_secs(60),
+            now,
+        );
+        assert!(cache.get(&hash_token("huge"), now).is_none());
+    }
+
+    #[test]
+    fn expired_entries_are_dropped_first() {
+        let cache = TokenCache::new(Bounds {
+            max_entries: SHARDS,
+            max_bytes: usize::MAX / 2,
+        });
+        let now = Instant::now();
+        // One entry per shard at most: fill, expire, refill.
+        fill(
+            &cache,
+            "old",
+            Ok(session("old", 0)),
+            Duration::from_secs(1),
+            now,
+        );
+        let later = now + Duration::from_secs(2);
+        for i in 0..200 {
+            let t = format!("n-{i}");
+            fill(
+                &cache,
+                &t,
+                Ok(session(&t, 0)),
+                Duration::from_secs(60),
+                later,
+            );
+        }
+        assert!(cache.len() <= SHARDS);
+        assert!(cache.get(&hash_token("old"), later).is_none());
+    }
+}
