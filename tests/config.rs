@@ -18,6 +18,7 @@ static MANAGE: Requirement = Requirement {
     scopes: &["manage-repos"],
     extra_scopes: &[],
     orgs: &[],
+    ..Requirement::SIGNED_IN
 };
 inventory::submit! {
     RouteRequirement { handler: "manage", module_path: "config", file: "tests/config.rs", line: 1, requirement: &MANAGE }

@@ -82,6 +82,8 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
                 scopes: &[#(#all),*],
                 extra_scopes: &[#(#extra),*],
                 orgs: &[#(#orgs),*],
+                accept: #p::Accept::Any,
+                cross_site: #p::CrossSite::Refuse,
             };
         }
 

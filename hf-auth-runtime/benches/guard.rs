@@ -128,6 +128,7 @@ impl RequirementSource for ThreeScopes {
         scopes: THREE,
         extra_scopes: &[],
         orgs: &[],
+        ..Requirement::SIGNED_IN
     };
 }
 
@@ -141,6 +142,7 @@ impl RequirementSource for OrgRole {
             org: "acme",
             role: Some(Role::Write),
         }],
+        ..Requirement::SIGNED_IN
     };
 }
 
@@ -160,6 +162,7 @@ impl RequirementSource for EighteenScopes {
         scopes: &ALL_SCOPES,
         extra_scopes: &[],
         orgs: &[],
+        ..Requirement::SIGNED_IN
     };
 }
 

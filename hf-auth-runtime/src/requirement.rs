@@ -26,6 +26,7 @@ pub struct OrgRequirement {
 ///         scopes: &["read-repos"],
 ///         extra_scopes: &[],
 ///         orgs: &[OrgRequirement { org: "acme", role: Some(Role::Write) }],
+///         ..Requirement::SIGNED_IN
 ///     };
 /// }
 /// // A handler taking `hf_auth_runtime::Guarded<AcmeWriters>` runs only for them.
@@ -40,6 +41,35 @@ pub struct Requirement {
     pub extra_scopes: &'static [&'static str],
     /// Required org memberships; all must hold.
     pub orgs: &'static [OrgRequirement],
+    /// Which credentials the route accepts: a browser session, a bearer token, or both.
+    pub accept: Accept,
+    /// Whether cookie-authenticated unsafe requests from another site are refused.
+    pub cross_site: CrossSite,
+}
+
+/// Which credentials a route accepts (`#[hf_login(accept = "...")]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accept {
+    /// A browser session or a Hugging Face token in `Authorization: Bearer` (the default).
+    #[default]
+    Any,
+    /// Only a browser session: a request with a bearer token is refused (401).
+    Session,
+    /// Only a bearer token: a request without one is refused (401), never redirected to login.
+    Token,
+}
+
+/// What a route does with a cookie-authenticated request with an unsafe method (POST, PUT,
+/// PATCH, DELETE, ...) that comes from another site (`#[hf_login(cross_site = "...")]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CrossSite {
+    /// Refuse it with 403 (the default): the browser sent the session cookie on another
+    /// site's behalf (cross-site request forgery).
+    #[default]
+    Refuse,
+    /// Let it through: for routes that another site must be able to call with the user's
+    /// cookies and that check their own proof (webhooks with a signature, for example).
+    Allow,
 }
 
 impl Requirement {
@@ -49,6 +79,8 @@ impl Requirement {
         scopes: &[],
         extra_scopes: &[],
         orgs: &[],
+        accept: Accept::Any,
+        cross_site: CrossSite::Refuse,
     };
 
     /// Whether `user` meets this requirement; if not, what is missing.
@@ -107,6 +139,7 @@ mod tests {
             scopes,
             extra_scopes: &[],
             orgs,
+            ..Requirement::SIGNED_IN
         };
         assert!(Requirement::SIGNED_IN.check_session(&s).is_ok());
         // granted write-repos includes read-repos
@@ -155,6 +188,7 @@ mod tests {
             scopes: &["future-scope"],
             extra_scopes: &["future-scope"],
             orgs: &[],
+            ..Requirement::SIGNED_IN
         };
         assert_eq!(
             r.check_session(&s),

@@ -17,6 +17,7 @@ impl RequirementSource for WriteRepos {
         scopes: &["read-repos", "write-repos"],
         extra_scopes: &[],
         orgs: &[],
+        ..Requirement::SIGNED_IN
     };
 }
 struct AcmeAdmin;
@@ -29,6 +30,7 @@ impl RequirementSource for AcmeAdmin {
             org: "acme",
             role: Some(Role::Admin),
         }],
+        ..Requirement::SIGNED_IN
     };
 }
 struct AcmeMember;
@@ -41,6 +43,7 @@ impl RequirementSource for AcmeMember {
             org: "acme",
             role: None,
         }],
+        ..Requirement::SIGNED_IN
     };
 }
 
