@@ -1,9 +1,11 @@
-//! The hot path, top to bottom: who is signed in, and may they call this handler?
+//! The hot path, top to bottom: who is calling, and may they call this handler?
 //!
-//! Every protected request runs [`session_of`] (find the session cookie, look it up in the
-//! cache or decrypt it, check expiry) and [`Requirement::check_session`] (bit masks and a short
-//! scan of the user's orgs). No provider call happens here unless the access token has expired
-//! and a refresh token exists (then `refresh` takes over).
+//! Every protected request runs [`credentials_of`]: an API client's bearer token (looked up in
+//! the token cache, `bearer`) or else the browser's session ([`session_of`]: find the session
+//! cookie, look it up in the cache or decrypt it, check expiry); then
+//! [`Requirement::check_session`] (bit masks and a short scan of the user's orgs). No provider
+//! call happens here unless a token is not cached yet (whoami), or a session's access token has
+//! expired and a refresh token exists (then `refresh` takes over).
 
 use std::{
     future::Future,
@@ -18,10 +20,11 @@ use axum::{
 };
 
 use crate::{
+    bearer::{bearer_token, BearerError},
     context::{self, RequestCtx},
     refresh,
-    rejection::AuthRejection,
-    requirement::RequirementSource,
+    rejection::{AuthRejection, TokenProblem},
+    requirement::{Accept, RequirementSource},
     session::{self, now_unix},
     state::AuthState,
     user::HfUser,
@@ -51,7 +54,8 @@ where
         _state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         let parts: &Parts = parts;
-        let step = context::of(parts).and_then(|ctx| session_of(parts, ctx));
+        let step =
+            context::of(parts).and_then(|ctx| credentials_of(parts, ctx, R::REQUIREMENT.accept));
         extracted(parts, step, admit::<R>)
     }
 }
@@ -78,7 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for HfUser {
         let parts: &Parts = parts;
         let step = context::of(parts).and_then(|ctx| match ctx.user.get() {
             Some(user) => Ok(Step::Ready(user.clone())),
-            None => session_of(parts, ctx),
+            None => credentials_of(parts, ctx, Accept::Any),
         });
         extracted(parts, step, keep)
     }
@@ -105,16 +109,47 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for HfUser {
     }
 }
 
-/// What reading the session found: a user, or a session whose access token must be refreshed
-/// first.
-pub(crate) enum Step {
+/// What reading the credentials found: a user, a session whose access token must be refreshed
+/// first, or a token not in the cache yet.
+pub(crate) enum Step<'a> {
     Ready(HfUser),
     Refresh(HfUser),
+    Identify(&'a str),
+}
+
+/// The request's credentials: a bearer token when there is an `Authorization` header (then
+/// the cookies are ignored: an API client is never redirected to a login page), else the
+/// session cookie. Synchronous; a cached token or session costs no allocation.
+fn credentials_of<'a>(
+    parts: &'a Parts,
+    ctx: &RequestCtx,
+    accept: Accept,
+) -> Result<Step<'a>, AuthRejection> {
+    match bearer_token(&parts.headers) {
+        Err(bad) => Err(AuthRejection::token(TokenProblem::Header(bad))),
+        Ok(Some(_)) if accept == Accept::Session => {
+            Err(AuthRejection::token(TokenProblem::NotAccepted))
+        }
+        Ok(Some(token)) => match ctx.state.bearer.cached(token) {
+            Some(Ok(session)) => Ok(Step::Ready(HfUser(session))),
+            Some(Err(e)) => Err(token_error(parts, e)),
+            None => Ok(Step::Identify(token)),
+        },
+        Ok(None) if accept == Accept::Token => Err(AuthRejection::token(TokenProblem::Missing)),
+        Ok(None) => session_of(parts, ctx),
+    }
+}
+
+fn token_error(parts: &Parts, e: BearerError) -> AuthRejection {
+    match e {
+        BearerError::Unavailable { retry_after } => AuthRejection::unavailable(parts, retry_after),
+        e => AuthRejection::token(TokenProblem::Token(e)),
+    }
 }
 
 /// Reads the signed-in session of a request: synchronous, no allocation when the session is
 /// in the cache. A missing, forged or ended session is "not signed in".
-pub(crate) fn session_of(parts: &Parts, ctx: &RequestCtx) -> Result<Step, AuthRejection> {
+pub(crate) fn session_of<'a>(parts: &Parts, ctx: &RequestCtx) -> Result<Step<'a>, AuthRejection> {
     let state: &AuthState = &ctx.state;
     let Some(data) = state.cache.decode(&state.key, &parts.headers) else {
         return Err(AuthRejection::not_signed_in(parts, state));
@@ -133,15 +168,24 @@ pub(crate) fn session_of(parts: &Parts, ctx: &RequestCtx) -> Result<Step, AuthRe
 /// The future of an extractor that read the session (`step`) and ends with `finish`. Decided
 /// before the future is returned: a session in the cache makes a future that is already done
 /// (a few words inside the handler's future); only a refresh awaits.
-fn extracted<T: Send + 'static>(
-    parts: &Parts,
-    step: Result<Step, AuthRejection>,
+fn extracted<'a, T: Send + 'static>(
+    parts: &'a Parts,
+    step: Result<Step<'a>, AuthRejection>,
     finish: fn(&Parts, HfUser) -> Result<T, AuthRejection>,
-) -> Extracted<'_, T> {
+) -> Extracted<'a, T> {
     match step {
         Ok(Step::Ready(user)) => Extracted::Done(Some(finish(parts, user))),
         Ok(Step::Refresh(expired)) => Extracted::Waiting(Box::pin(async move {
             finish(parts, refresh::refreshed(parts, expired).await?)
+        })),
+        Ok(Step::Identify(token)) => Extracted::Waiting(Box::pin(async move {
+            let state = context::of(parts)?.state.clone();
+            let session = state
+                .bearer
+                .identify(token)
+                .await
+                .map_err(|e| token_error(parts, e))?;
+            finish(parts, HfUser(session))
         })),
         Err(e) => Extracted::Done(Some(Err(e))),
     }

@@ -97,7 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthLinks {
                 // Expired: signed in while a refresh can renew it (the next protected request
                 // does), signed out otherwise.
                 Ok(Step::Refresh(user)) => user.0.refresh_token.is_some().then_some(user),
-                Err(_) => None,
+                Ok(Step::Identify(_)) | Err(_) => None,
             },
         };
         let state: &AuthState = &ctx.state;

@@ -4,7 +4,7 @@
 use axum::{
     extract::OriginalUri,
     http::{
-        header::{ACCEPT, CACHE_CONTROL, LOCATION, WWW_AUTHENTICATE},
+        header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE},
         request::Parts,
         HeaderValue, StatusCode,
     },
@@ -14,7 +14,12 @@ use axum::{
 use hf_auth_scopes::Role;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
-use crate::{pages, return_path::safe_return_path, state::AuthState};
+use crate::{
+    bearer::{self, BadAuthorization, BearerError},
+    pages,
+    return_path::safe_return_path,
+    state::AuthState,
+};
 
 /// Why a signed-in user may not call a handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +71,36 @@ pub enum AuthRejection {
     },
     /// The guard ran on a router that `attach` was not called on (a programming error): 500.
     NotAttached,
+    /// An API client's `Authorization` header or Hugging Face token gives no user: 400 or 401
+    /// with `WWW-Authenticate: Bearer ...` (RFC 6750); never a redirect.
+    Token(TokenRejection),
+    /// The user could not be checked now (Hugging Face rate-limited or failed the token check,
+    /// or a session's refresh failed transiently): 503 with `Retry-After`. Nothing is admitted
+    /// and nothing is ended.
+    Unavailable {
+        /// Whether the caller is a browser (a short "try again" page instead of JSON).
+        html: bool,
+        /// When to try again.
+        retry_after: std::time::Duration,
+    },
+}
+
+/// Why a request's bearer token gives no user (see [`AuthRejection::Token`]).
+#[derive(Debug)]
+pub struct TokenRejection(pub(crate) TokenProblem);
+
+#[derive(Debug)]
+pub(crate) enum TokenProblem {
+    /// The `Authorization` header cannot be read.
+    Header(BadAuthorization),
+    /// Hugging Face does not know the token, or it is of a kind hf-auth refuses.
+    Token(BearerError),
+    /// The route accepts browser sessions only.
+    NotAccepted,
+    /// The route accepts tokens only, and the request has none.
+    Missing,
+    /// A valid token without these required scopes.
+    InsufficientScope(Vec<&'static str>),
 }
 
 fn wants_html(parts: &Parts) -> bool {
@@ -93,6 +128,17 @@ pub(crate) fn login_url(parts: &Parts, state: &AuthState) -> String {
 }
 
 impl AuthRejection {
+    pub(crate) fn token(problem: TokenProblem) -> AuthRejection {
+        AuthRejection::Token(TokenRejection(problem))
+    }
+
+    pub(crate) fn unavailable(parts: &Parts, retry_after: std::time::Duration) -> AuthRejection {
+        AuthRejection::Unavailable {
+            html: wants_html(parts) && !parts.headers.contains_key(AUTHORIZATION),
+            retry_after,
+        }
+    }
+
     pub(crate) fn not_signed_in(parts: &Parts, state: &AuthState) -> AuthRejection {
         AuthRejection::NotSignedIn {
             html: wants_html(parts),
@@ -101,8 +147,12 @@ impl AuthRejection {
     }
 
     pub(crate) fn denied(parts: &Parts, state: &AuthState, denial: Denial) -> AuthRejection {
+        let token = parts.headers.contains_key(AUTHORIZATION);
+        if let (true, Denial::MissingScopes(missing)) = (token, &denial) {
+            return AuthRejection::token(TokenProblem::InsufficientScope(missing.clone()));
+        }
         AuthRejection::Forbidden {
-            html: wants_html(parts),
+            html: wants_html(parts) && !token,
             denial,
             login_url: login_url(parts, state),
         }
@@ -190,6 +240,46 @@ impl IntoResponse for AuthRejection {
                     }
                     r
                 }
+            }
+            AuthRejection::Token(TokenRejection(problem)) => match problem {
+                TokenProblem::Header(bad) => bearer::bad_authorization_response(&bad),
+                TokenProblem::Token(e) => bearer::error_response(&e),
+                TokenProblem::NotAccepted => bearer::error_response(&BearerError::Refused {
+                    why: "this route accepts browser sessions only, not access tokens",
+                }),
+                TokenProblem::Missing => bearer::missing_token_response(),
+                TokenProblem::InsufficientScope(missing) => {
+                    bearer::insufficient_scope_response(missing)
+                }
+            },
+            AuthRejection::Unavailable { html, retry_after } => {
+                let secs = retry_after.as_secs().max(1);
+                let mut r = if html {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Html(pages::page(
+                            "Please try again",
+                            &[format!(
+                                "Hugging Face could not be reached to check your sign-in. \
+                                 Your session is kept: try again in {secs} seconds."
+                            )],
+                            ("", "Try again"),
+                        )),
+                    )
+                        .into_response()
+                } else {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Json(serde_json::json!({
+                            "error": "temporarily_unavailable",
+                            "error_description": "Hugging Face cannot be reached to check the credentials; retry later",
+                            "retry_after": secs,
+                        })),
+                    )
+                        .into_response()
+                };
+                r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+                r
             }
             AuthRejection::NotAttached => {
                 tracing::error!("an hf-auth guard ran on a router without hf-auth: call HfAuth::attach (or attach_huggingface_oauth) after adding your routes");

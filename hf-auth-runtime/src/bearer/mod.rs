@@ -8,7 +8,6 @@
 //!
 //! What each kind of token grants is decided in `hf_auth_scopes::tokens`.
 // The guards call this module once they learn bearer tokens; until then only tests do.
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod cache;
 mod whoami;
@@ -485,6 +484,17 @@ pub(crate) fn error_response(e: &BearerError) -> Response {
             r
         }
     }
+}
+
+/// RFC 6750's answer to a request without credentials on a route that takes tokens only: 401
+/// with a bare challenge (no `error`, section 3.1).
+pub(crate) fn missing_token_response() -> Response {
+    answer(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this route needs a Hugging Face access token in `Authorization: Bearer <token>`",
+        Some(challenge(None, None)),
+    )
 }
 
 /// RFC 6750's answer to a valid token that lacks scopes: 403 `insufficient_scope` naming them.

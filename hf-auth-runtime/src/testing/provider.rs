@@ -445,6 +445,24 @@ impl TestProvider {
         });
         token
     }
+    /// An OAuth access token (`hf_oauth_...`) for `user`, as the provider's token endpoint issues
+    /// them at the end of a login granting `scopes`; userinfo and whoami accept it (whoami
+    /// describes it with `auth.type: "oauth"`, without its scopes).
+    pub fn mint_oauth_token(&self, user: &TestUser, scopes: &str) -> String {
+        let token = random_token("hf_oauth_");
+        self.with(|i| {
+            let ttl = i.access_token_ttl;
+            i.access_tokens.insert(
+                token.clone(),
+                (
+                    user.clone(),
+                    scopes.split_whitespace().map(str::to_owned).collect(),
+                    now_unix() + ttl,
+                ),
+            )
+        });
+        token
+    }
     /// Revokes a minted token or an issued access token: whoami answers 401 for it from now on.
     pub fn revoke_token(&self, token: &str) {
         self.with(|i| {
