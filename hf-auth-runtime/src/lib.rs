@@ -39,6 +39,7 @@ pub mod fuzzing;
 pub mod guard;
 mod layer;
 pub mod mock;
+mod notice;
 mod pages;
 mod provider;
 pub mod registry;
