@@ -184,7 +184,7 @@ async fn discovery_gives_up_within_its_deadline_when_the_provider_never_answers(
         .public_url("http://127.0.0.1:1")
         .scope_check(ScopeCheck::Off)
         // Each request alone may take far longer than the whole deadline.
-        .http_timeout(Duration::from_secs(30))
+        .http_timeout(Duration::from_secs(10))
         .discovery_timeout(deadline)
         .build()
         .await
