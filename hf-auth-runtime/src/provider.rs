@@ -125,7 +125,6 @@ impl Provider {
     /// Discovers the provider, retrying with backoff, and gives up when `deadline` has passed
     /// since the first attempt started: every connect, read, retry and backoff wait counts
     /// against it. Each failed attempt is logged (and printed without a subscriber).
-    #[allow(clippy::too_many_arguments)]
     pub async fn discover(
         provider_url: &str,
         client_id: &str,
