@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 # The crates as crates.io would get them: packaged in dependency order and each built from its
-# .crate file, against the others packaged alongside.
-cargo package --workspace
+# .crate file, against the others packaged alongside. The root package (publish = false) holds
+# the examples and tests; packaging it would only add time, and fail on any untracked scratch
+# file in the checkout.
+cargo package --workspace --exclude hf-auth-examples
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 cargo test --workspace --all-features
 # The README's Quick start and testing guide, built and run in a fresh crate outside the workspace.
