@@ -20,6 +20,7 @@ PORT=7860 # the port the Quick start binds
 # The workspace's target dir, so dependencies already compiled there are reused.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
+command -v curl >/dev/null || { echo "newcomer: curl is needed (apt-get install curl)" >&2; exit 1; }
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hf-auth-newcomer.XXXXXX")"
 APP="$WORK/app"
 APP_PID=""
