@@ -17,6 +17,8 @@ use crate::{
 
 /// The default session lifetime: 8 hours, Hugging Face's default access-token lifetime.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
+/// How long discovery may take at start-up, all attempts included, before `build` fails.
+pub const DEFAULT_DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
 /// The longest session lifetime accepted: 30 days, Hugging Face's longest token lifetime.
 pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long a checked bearer token is trusted by default before whoami is asked again.
@@ -87,7 +89,8 @@ impl HfAuth {
         &self.state.routes.logout
     }
 
-    /// The scopes the app asks for.
+    /// The scopes the app asks for. In mock mode without configured scopes, `openid profile`
+    /// plus every scope the linked handlers declare (what the default mock user grants).
     pub fn scopes(&self) -> &[String] {
         &self.state.scopes
     }
@@ -168,6 +171,7 @@ pub struct HfAuthBuilder {
     scope_check: ScopeCheck,
     http_timeout: Duration,
     discovery_attempts: u32,
+    discovery_timeout: Duration,
     max_login_retries: u32,
     whoami_url: Option<String>,
     token_cache_ttl: Duration,
@@ -191,6 +195,7 @@ impl Default for HfAuthBuilder {
             scope_check: ScopeCheck::Deny,
             http_timeout: Duration::from_secs(10),
             discovery_attempts: 6,
+            discovery_timeout: DEFAULT_DISCOVERY_TIMEOUT,
             max_login_retries: 2,
             whoami_url: None,
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
@@ -278,7 +283,9 @@ impl HfAuthBuilder {
         self.client_secret = Some(secret.into());
         self
     }
-    /// The scopes to ask for (space-separated). `openid` is always added.
+    /// The scopes to ask for (space-separated). `openid` is always added. Default:
+    /// `openid profile`; in mock mode, `openid profile` plus every scope that the annotated
+    /// handlers linked into the program declare.
     pub fn scopes(mut self, scopes: &str) -> Self {
         self.scopes = Some(scopes.split_whitespace().map(str::to_owned).collect());
         self
@@ -330,6 +337,8 @@ impl HfAuthBuilder {
         self
     }
     /// What to do when the configured scopes do not cover a route's (default: refuse to start).
+    /// The check counts every annotated handler linked into the program, routed or not:
+    /// [`ScopeCheck::Warn`] or [`ScopeCheck::Off`] narrows it when some are not routed.
     pub fn scope_check(mut self, check: ScopeCheck) -> Self {
         self.scope_check = check;
         self
@@ -339,10 +348,18 @@ impl HfAuthBuilder {
         self.http_timeout = timeout;
         self
     }
-    /// How many times discovery is tried at start-up, with exponential backoff (default 6,
-    /// about 8 seconds in all).
+    /// How many times discovery is tried at start-up, with exponential backoff from 250 ms
+    /// (default 6). All attempts together stay within the
+    /// [`discovery_timeout`](Self::discovery_timeout).
     pub fn discovery_attempts(mut self, attempts: u32) -> Self {
         self.discovery_attempts = attempts;
+        self
+    }
+    /// The most time discovery takes at start-up before `build` fails, counting every
+    /// attempt's connect and read time and the waits between attempts (default
+    /// [`DEFAULT_DISCOVERY_TIMEOUT`], 15 s).
+    pub fn discovery_timeout(mut self, timeout: Duration) -> Self {
+        self.discovery_timeout = timeout;
         self
     }
 
@@ -513,10 +530,10 @@ impl HfAuthBuilder {
         let mock = self.client_id.is_none() && self.space_id.is_none();
         let (backend, key) = if mock {
             let user = self.mock_user.clone().unwrap_or_default();
-            tracing::warn!(
-                user = %user.handle,
-                "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user without Hugging Face. Never deploy like this."
-            );
+            crate::notice::warn(format_args!(
+                "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user {} without Hugging Face. Never deploy like this.",
+                user.handle
+            ));
             (
                 Backend::Mock(user),
                 explicit_key.unwrap_or_else(CookieKey::random),
@@ -568,10 +585,19 @@ impl HfAuthBuilder {
                 &redirect,
                 self.http_timeout,
                 self.discovery_attempts,
+                self.discovery_timeout,
             )
             .await?;
             tracing::info!(provider = %provider_url, redirect_uri = %redirect, "Sign in with Hugging Face is ready");
             (Backend::Real(Box::new(provider)), key)
+        };
+        // Mock mode with no scopes given asks for (and its default mock user grants) every scope
+        // the linked handlers declare, so each annotated route works at once. Real mode asks for
+        // exactly what it is told, and the check below stays strict there.
+        let scopes = if self.scopes.is_none() && matches!(backend, Backend::Mock(_)) {
+            registry::with_declared_scopes(scopes)
+        } else {
+            scopes
         };
         registry::check_scopes(&scopes, self.scope_check)?;
         let bearer = self.bearer(mock, &scopes)?;

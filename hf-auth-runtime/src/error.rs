@@ -4,7 +4,10 @@ use axum::http::StatusCode;
 
 /// A configuration that cannot work. Returned by [`HfAuthBuilder::build`](crate::HfAuthBuilder::build)
 /// before the app serves a single request; the message names the variable and the fix.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` prints the same text as `Display` (as `anyhow` does), so a
+/// `main() -> Result<(), Box<dyn Error>>` that returns it shows the message and the fix.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A required setting is missing.
@@ -33,9 +36,16 @@ pub enum ConfigError {
         /// The last error.
         reason: String,
     },
-    /// Some routes require scopes that the app never asks for.
-    #[error("OAUTH_SCOPES does not cover the scopes these routes require:\n{0}\nAdd the scopes to OAUTH_SCOPES (hf_oauth_scopes in the Space README), or set the scope check to warn.")]
+    /// Some routes require scopes that the app never asks for. The check counts every annotated
+    /// handler linked into the program, routed or not.
+    #[error("OAUTH_SCOPES does not cover the scopes these handlers require:\n{0}\nThe check counts every annotated handler linked into the program, routed or not. Add the scopes to OAUTH_SCOPES (hf_oauth_scopes in the Space README), or narrow the check with HF_AUTH_SCOPE_CHECK=warn (or off), or .scope_check(ScopeCheck::Warn) (or ScopeCheck::Off) in code.")]
     ScopesNotCovered(String),
+}
+
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// Why a login (the callback of the OAuth flow) failed. Each one ends on a small HTML page with
@@ -119,5 +129,30 @@ impl FlowError {
             FlowError::Token(_) | FlowError::IdToken(_) | FlowError::UserInfo(_) => "Hugging Face's answer could not be verified, so you are not signed in. Please try again.",
             FlowError::Session(_) => "Your account information is too large to keep in this app's session.",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_error_debug_reads_like_display() {
+        let err = ConfigError::Missing {
+            variable: "OAUTH_CLIENT_ID",
+            fix: "set both or neither",
+        };
+        assert_eq!(format!("{err:?}"), err.to_string());
+        // What `main() -> Result<(), Box<dyn Error>>` prints on an error.
+        let boxed: Box<dyn std::error::Error> = Box::new(ConfigError::ScopesNotCovered(
+            "  app::repos (src/main.rs:5) requires read-repos".into(),
+        ));
+        let shown = format!("{boxed:?}");
+        assert!(
+            shown.starts_with("OAUTH_SCOPES does not cover")
+                && shown.contains("HF_AUTH_SCOPE_CHECK=warn"),
+            "{shown}"
+        );
+        assert!(!shown.contains("ScopesNotCovered("), "{shown}");
     }
 }

@@ -40,6 +40,7 @@ mod guard;
 pub mod layer;
 mod links;
 pub mod mock;
+mod notice;
 mod pages;
 mod provider;
 mod refresh;

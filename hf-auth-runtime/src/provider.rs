@@ -122,7 +122,9 @@ fn error_text<E: std::error::Error>(e: &E) -> String {
 }
 
 impl Provider {
-    /// Discovers the provider, retrying with backoff.
+    /// Discovers the provider, retrying with backoff, and gives up when `deadline` has passed
+    /// since the first attempt started: every connect, read, retry and backoff wait counts
+    /// against it. Each failed attempt is logged (and printed without a subscriber).
     pub async fn discover(
         provider_url: &str,
         client_id: &str,
@@ -130,6 +132,7 @@ impl Provider {
         redirect_url: &str,
         timeout: Duration,
         attempts: u32,
+        deadline: Duration,
     ) -> Result<Provider, crate::ConfigError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -153,39 +156,52 @@ impl Provider {
             provider_url.trim_end_matches('/')
         );
         let attempts = attempts.max(1);
+        let give_up_at = tokio::time::Instant::now() + deadline;
         let mut delay = Duration::from_millis(250);
-        let mut last_error = String::new();
-        let mut metadata = None;
-        for attempt in 1..=attempts {
-            match CoreProviderMetadata::discover_async(issuer.clone(), &http).await {
-                Ok(m) => {
-                    metadata = Some(m);
-                    break;
-                }
-                Err(e) => {
-                    last_error = error_text(&e);
-                    tracing::warn!(attempt, attempts, url = %discovery_url, error = %last_error, "OpenID discovery failed");
-                    // A document that is wrong (issuer mismatch, bad JSON) will not heal by retrying.
-                    if !matches!(e, openidconnect::DiscoveryError::Request(_)) {
-                        return Err(crate::ConfigError::Discovery {
-                            url: discovery_url,
-                            attempts: attempt,
-                            reason: last_error,
-                        });
-                    }
-                    if attempt < attempts {
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(8));
-                    }
-                }
+        let mut attempt = 0;
+        let metadata = loop {
+            attempt += 1;
+            let outcome = tokio::time::timeout_at(
+                give_up_at,
+                CoreProviderMetadata::discover_async(issuer.clone(), &http),
+            )
+            .await;
+            let (error, retryable) = match outcome {
+                Ok(Ok(m)) => break m,
+                // A document that is wrong (issuer mismatch, bad JSON) will not heal by retrying.
+                Ok(Err(e)) => (
+                    error_text(&e),
+                    matches!(e, openidconnect::DiscoveryError::Request(_)),
+                ),
+                Err(_) => (
+                    format!("no answer within the discovery deadline of {deadline:?}"),
+                    false,
+                ),
+            };
+            let retry =
+                retryable && attempt < attempts && tokio::time::Instant::now() + delay < give_up_at;
+            let next = if retry {
+                format!("retrying in {delay:?}")
+            } else {
+                "giving up".to_owned()
+            };
+            crate::notice::warn(format_args!(
+                "OpenID discovery at {discovery_url} failed (attempt {attempt} of {attempts}): {error}; {next}"
+            ));
+            if !retry {
+                let reason = if retryable && attempt < attempts {
+                    format!("{error}; the next attempt would pass the discovery deadline of {deadline:?}")
+                } else {
+                    error
+                };
+                return Err(crate::ConfigError::Discovery {
+                    url: discovery_url,
+                    attempts: attempt,
+                    reason,
+                });
             }
-        }
-        let Some(metadata) = metadata else {
-            return Err(crate::ConfigError::Discovery {
-                url: discovery_url,
-                attempts,
-                reason: last_error,
-            });
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(8));
         };
         let discovery_err = |reason: &str| crate::ConfigError::Discovery {
             url: discovery_url.clone(),

@@ -27,6 +27,13 @@ inventory::collect!(RouteRequirement);
 
 /// What [`HfAuthBuilder::build`](crate::HfAuthBuilder::build) does when the configured scopes
 /// do not cover the scopes some route requires.
+///
+/// The check sees every handler annotated with `#[hf_login]` or `#[require_org]` that is linked
+/// into the program, whether or not a router routes it: the registry cannot know which are. When
+/// a linked handler is not routed (a shared crate's handlers, a test binary), narrow the check
+/// with `Warn` or `Off` (in code or with `HF_AUTH_SCOPE_CHECK`), or configure the scopes.
+/// In mock mode without configured scopes the app asks for every declared scope, so the check
+/// passes there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ScopeCheck {
     /// Refuse to start, listing the handlers and the missing scopes (the default).
@@ -43,6 +50,21 @@ pub fn route_requirements() -> Vec<&'static RouteRequirement> {
     let mut all: Vec<_> = inventory::iter::<RouteRequirement>.into_iter().collect();
     all.sort_by_key(|r| (r.module_path, r.handler, r.line));
     all
+}
+
+/// `scopes` followed by every other scope the registered handlers declare (known and extra),
+/// each once: what mock mode asks for when no scopes are configured.
+pub(crate) fn with_declared_scopes(mut scopes: Vec<String>) -> Vec<String> {
+    let declared: BTreeSet<&'static str> = route_requirements()
+        .iter()
+        .flat_map(|r| r.requirement.scopes.iter().copied())
+        .collect();
+    for s in declared {
+        if !scopes.iter().any(|c| c == s) {
+            scopes.push(s.to_owned());
+        }
+    }
+    scopes
 }
 
 pub(crate) fn check_scopes(configured: &[String], check: ScopeCheck) -> Result<(), ConfigError> {

@@ -269,7 +269,7 @@ impl TestProvider {
     /// That client's secret.
     pub const CLIENT_SECRET: &'static str = "hf-auth-test-client-secret-0123456789";
 
-    /// Starts a provider on 127.0.0.1 on a free port, signing in [`TestUser::new("test-user")`].
+    /// Starts a provider on 127.0.0.1 on a free port, signing in [`TestUser::new`]`("test-user")`.
     pub async fn start() -> TestProvider {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -1,0 +1,150 @@
+//! The mock-mode warning and each failed discovery attempt reach the terminal even when the app
+//! installed no tracing subscriber: then they are also printed to stderr as `hf-auth: …` lines.
+//! With a subscriber they go through it only.
+//!
+//! Whether a subscriber was ever set is per process, so each case runs in a child process: this
+//! test binary started again on one `child_*` test, with `HF_AUTH_NOTICE_CHILD` saying whether
+//! to install a subscriber (which writes to stdout, so stderr shows only hf-auth's own lines).
+
+use std::{
+    io::Read,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use hf_auth_runtime::{ConfigError, HfAuth, ScopeCheck};
+
+const CHILD: &str = "HF_AUTH_NOTICE_CHILD";
+
+/// Runs `test` of this binary in a child process; returns its (stdout, stderr).
+fn run_child(test: &str, subscriber: bool) -> (String, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, if subscriber { "subscriber" } else { "none" })
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the child {test} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "child {test} failed:\n{out}\n{err}");
+    assert!(out.contains("1 passed"), "child {test} did not run:\n{out}");
+    (out, err)
+}
+
+/// In a child: installs a subscriber when asked to. `None` when not running as a child.
+fn child_setup() -> Option<()> {
+    let mode = std::env::var(CHILD).ok()?;
+    if mode == "subscriber" {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stdout)
+            .with_ansi(false)
+            .init();
+    }
+    Some(())
+}
+
+#[tokio::test]
+async fn child_mock_mode() {
+    if child_setup().is_none() {
+        return;
+    }
+    let auth = HfAuth::builder()
+        .scope_check(ScopeCheck::Off)
+        .build()
+        .await
+        .unwrap();
+    assert!(auth.is_mock());
+}
+
+#[tokio::test]
+async fn child_discovery_retries() {
+    if child_setup().is_none() {
+        return;
+    }
+    // A port nobody listens on: every attempt is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = HfAuth::builder()
+        .client_id("client")
+        .client_secret("a client secret of enough bytes")
+        .provider_url(format!("http://127.0.0.1:{port}"))
+        .public_url("http://127.0.0.1:1")
+        .scope_check(ScopeCheck::Off)
+        .discovery_attempts(2)
+        .discovery_timeout(Duration::from_secs(10))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Discovery { attempts: 2, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_a_subscriber_the_mock_warning_goes_to_stderr() {
+    let (_, err) = run_child("child_mock_mode", false);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("hf-auth: ")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("MOCK MODE IS ON"), "{err}");
+    assert!(lines[0].contains("dev-user"), "{err}");
+}
+
+#[test]
+fn with_a_subscriber_the_mock_warning_goes_through_it_only() {
+    let (out, err) = run_child("child_mock_mode", true);
+    assert!(out.contains("MOCK MODE IS ON"), "{out}");
+    assert!(!err.contains("hf-auth: "), "{err}");
+}
+
+#[test]
+fn without_a_subscriber_each_discovery_attempt_goes_to_stderr() {
+    let (_, err) = run_child("child_discovery_retries", false);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("hf-auth: OpenID discovery"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("attempt 1 of 2") && lines[0].contains("retrying in"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains("attempt 2 of 2") && lines[1].contains("giving up"),
+        "{err}"
+    );
+}
+
+#[test]
+fn with_a_subscriber_discovery_attempts_go_through_it_only() {
+    let (out, err) = run_child("child_discovery_retries", true);
+    assert_eq!(out.matches("OpenID discovery").count(), 2, "{out}");
+    assert!(!err.contains("hf-auth: "), "{err}");
+}
