@@ -621,6 +621,7 @@ impl HfAuthBuilder {
                 backend,
                 direct_url,
                 max_login_retries: self.max_login_retries,
+                refreshes: Default::default(),
                 bearer,
             }),
         })

@@ -11,12 +11,12 @@ use std::{
 
 use openidconnect::{
     core::{
-        CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet,
-        CoreProviderMetadata, CoreTokenResponse,
+        CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken,
+        CoreIdTokenVerifier, CoreJsonWebKeySet, CoreProviderMetadata, CoreTokenResponse,
     },
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     SignatureVerificationError, TokenResponse,
 };
 use serde::Deserialize;
@@ -119,6 +119,17 @@ fn error_text<E: std::error::Error>(e: &E) -> String {
         source = inner.source();
     }
     s
+}
+
+/// Why refreshing an access token failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RefreshError {
+    /// The provider refused the refresh token (`invalid_grant`): the session ends.
+    #[error("the provider refused the refresh token: {0}")]
+    Rejected(String),
+    /// A timeout, a network error, a 5xx or any other answer: the session is kept, retry later.
+    #[error("the refresh failed for now: {0}")]
+    Transient(String),
 }
 
 impl Provider {
@@ -387,13 +398,21 @@ impl Provider {
     }
 
     /// Uses a refresh token; the provider may rotate it.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, FlowError> {
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, RefreshError> {
         let response = self
             .client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| FlowError::Token(error_text(&e)))?;
+            .map_err(|e| match &e {
+                // Only the provider's word that the grant is dead ends a session.
+                RequestTokenError::ServerResponse(r)
+                    if *r.error() == CoreErrorResponseType::InvalidGrant =>
+                {
+                    RefreshError::Rejected(error_text(&e))
+                }
+                _ => RefreshError::Transient(error_text(&e)),
+            })?;
         Ok(tokens_of(&response))
     }
 }

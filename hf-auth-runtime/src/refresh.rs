@@ -1,67 +1,174 @@
-//! Renewing an expired access token with the session's refresh token, off the hot path.
+//! Renewing an expired access token with the session's refresh token, off the hot path, one
+//! refresh at a time per session.
+//!
+//! Refresh tokens rotate: a second refresh with the same token is refused (`invalid_grant`).
+//! So concurrent requests carrying the same expired session (two tabs, three `fetch()` calls)
+//! share one refresh ([`InFlight`]) and all get its result and the same new cookies; requests
+//! that still carry the old cookie shortly after get that result too. A refresh that fails for
+//! now (timeout, 5xx, network) keeps the session and answers 503 with `Retry-After`; only
+//! `invalid_grant` ends it.
 
-use std::sync::Arc;
-
-use axum::http::request::Parts;
-
-use crate::{
-    context, rejection::AuthRejection, session, session::SessionData, state::AuthState,
-    state::Backend, user::HfUser,
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
-/// The session after refreshing its expired access token, with its new cookies queued; "not
-/// signed in" (and the cookies cleared) when there is no refresh token or the refresh fails.
-pub(crate) async fn refreshed(parts: &Parts, expired: HfUser) -> Result<HfUser, AuthRejection> {
-    // An owned handle on the state: the request's context is not held across the awaits.
-    let state = context::of(parts)?.state.clone();
-    let fresh = refresh(&state, &expired.0).await;
-    let set = match &fresh {
-        Some(fresh) => match session::write(&parts.headers, state.policy, &state.key, fresh) {
-            Ok(set) => set,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not store the refreshed session");
-                Vec::new()
+use axum::http::{request::Parts, HeaderValue};
+use hf_auth_scopes::ScopeSet;
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::{
+    context,
+    provider::RefreshError,
+    rejection::AuthRejection,
+    session::{self, SessionData},
+    state::{AuthState, Backend},
+    user::HfUser,
+};
+
+/// How long the outcome of a refresh answers requests that still carry the old session.
+const REMEMBER: Duration = Duration::from_secs(30);
+/// Refreshes remembered at once; past that, finished ones are forgotten first.
+const MAX_REMEMBERED: usize = 4096;
+/// What a 503 after a transient failure tells the client.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The outcome of one refresh, shared by every request that waited for it.
+#[derive(Clone)]
+enum Outcome {
+    /// The renewed session, and the cookies that store it.
+    Renewed(Arc<SessionData>, Vec<HeaderValue>),
+    /// The session ended (no refresh token, `invalid_grant`, or the session's lifetime).
+    Ended,
+    /// The provider could not be asked now: keep the session, try again later.
+    NotNow,
+}
+
+/// One refresh: when it started, and its outcome once there is one.
+type Slot = (Instant, Arc<OnceCell<Outcome>>);
+
+/// The refreshes in flight or just finished, by session (a hash of its refresh token).
+#[derive(Default)]
+pub(crate) struct InFlight {
+    map: Mutex<HashMap<[u8; 32], Slot>>,
+}
+
+impl InFlight {
+    /// The shared cell of the refresh of `key`: a new one, or the one in flight or just done.
+    /// The lock is held only for the lookup, never across an await.
+    fn cell(&self, key: [u8; 32]) -> Arc<OnceCell<Outcome>> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if map.len() >= MAX_REMEMBERED {
+            map.retain(|_, (at, cell)| now.duration_since(*at) < REMEMBER || !cell.initialized());
+            if map.len() >= MAX_REMEMBERED {
+                // Still full of refreshes in flight: forget the oldest half rather than grow.
+                let mut ages: Vec<Instant> = map.values().map(|(at, _)| *at).collect();
+                ages.sort_unstable();
+                let cut = ages[ages.len() / 2];
+                map.retain(|_, (at, _)| *at > cut);
             }
-        },
-        None => session::clear(&parts.headers, state.policy),
-    };
-    context::of(parts)?.set_cookies(set);
-    match fresh {
-        Some(fresh) => Ok(HfUser(Arc::new(fresh))),
-        None => Err(AuthRejection::not_signed_in(parts, &state)),
+        }
+        match map.get(&key) {
+            // A transient failure is not remembered: the next request tries again.
+            Some((at, cell))
+                if now.duration_since(*at) < REMEMBER
+                    && !matches!(cell.get(), Some(Outcome::NotNow)) =>
+            {
+                cell.clone()
+            }
+            _ => {
+                let cell = Arc::new(OnceCell::new());
+                map.insert(key, (now, cell.clone()));
+                cell
+            }
+        }
     }
 }
 
-async fn refresh(state: &AuthState, old: &SessionData) -> Option<SessionData> {
-    let Backend::Real(provider) = &state.backend else {
-        return None;
-    };
-    let refresh_token = old.refresh_token.as_deref()?;
-    let tokens = match provider.refresh(refresh_token).await {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::info!(user = %old.handle, error = %e, "refreshing the access token failed; the session ends");
-            return None;
+/// The session after refreshing its expired access token, with its new cookies queued; "not
+/// signed in" (and the cookies cleared) when it ended, 503 when the provider cannot be asked.
+pub(crate) async fn refreshed(parts: &Parts, expired: HfUser) -> Result<HfUser, AuthRejection> {
+    // An owned handle on the state: the request's context is not held across the awaits.
+    let state = context::of(parts)?.state.clone();
+    let outcome = match expired.0.refresh_token.as_deref() {
+        None => Outcome::Ended,
+        Some(token) => {
+            let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            let cell = state.refreshes.cell(key);
+            cell.get_or_init(|| renew(&state, &expired.0, parts))
+                .await
+                .clone()
         }
     };
-    // Memberships and roles may have changed since the login.
-    let info = match provider.userinfo(&tokens.access_token, &old.sub).await {
-        Ok(info) => info,
-        Err(e) => {
-            tracing::info!(user = %old.handle, error = %e, "userinfo after refresh failed; the session ends");
-            return None;
+    match outcome {
+        Outcome::Renewed(fresh, cookies) => {
+            context::of(parts)?.set_cookies(cookies);
+            Ok(HfUser(fresh))
+        }
+        Outcome::Ended => {
+            context::of(parts)?.set_cookies(session::clear(&parts.headers, state.policy));
+            Err(AuthRejection::not_signed_in(parts, &state))
+        }
+        Outcome::NotNow => Err(AuthRejection::unavailable(parts, RETRY_AFTER)),
+    }
+}
+
+/// One refresh: the token endpoint, then userinfo (memberships and roles may have changed).
+async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
+    let Backend::Real(provider) = &state.backend else {
+        return Outcome::Ended;
+    };
+    let Some(refresh_token) = old.refresh_token.as_deref() else {
+        return Outcome::Ended;
+    };
+    let tokens = match provider.refresh(refresh_token).await {
+        Ok(t) => t,
+        Err(RefreshError::Rejected(e)) => {
+            tracing::info!(user = %old.handle, error = %e, "the provider refused the refresh token; the session ends");
+            return Outcome::Ended;
+        }
+        Err(RefreshError::Transient(e)) => {
+            tracing::warn!(user = %old.handle, error = %e, "refreshing the access token failed for now; the session is kept");
+            return Outcome::NotNow;
         }
     };
     // Without a `scope` field the scopes stay those the user granted (RFC 6749 section 6),
     // never those the app asks for: a user who unticked a scope does not get it back.
     let granted = match tokens.granted_scopes.as_deref() {
-        Some(list) => hf_auth_scopes::ScopeSet::from_names(list.iter().map(String::as_str)),
+        Some(list) => ScopeSet::from_names(list.iter().map(String::as_str)),
         None => old.scopes.clone(),
     };
-    let mut fresh = SessionData::from_tokens(tokens, granted, info, old.session_ends_at);
+    let mut fresh = match provider.userinfo(&tokens.access_token, &old.sub).await {
+        Ok(info) => SessionData::from_tokens(tokens, granted, info, old.session_ends_at),
+        Err(e) => {
+            // The refresh token may have rotated already: keep the new tokens, with the
+            // profile the session had, rather than lose them.
+            tracing::warn!(user = %old.handle, error = %e, "userinfo after refresh failed; keeping the previous profile");
+            let mut kept = old.clone();
+            kept.scopes = granted;
+            kept.expires_at = tokens
+                .expires_in
+                .map(|d| session::now_unix() + d.as_secs())
+                .unwrap_or(old.session_ends_at)
+                .min(old.session_ends_at);
+            kept.access_token = tokens.access_token;
+            kept.refresh_token = tokens.refresh_token;
+            kept
+        }
+    };
     if fresh.refresh_token.is_none() {
         fresh.refresh_token = old.refresh_token.clone();
     }
+    let cookies = match session::write(&parts.headers, state.policy, &state.key, &fresh) {
+        Ok(set) => set,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store the refreshed session");
+            Vec::new()
+        }
+    };
     tracing::debug!(user = %fresh.handle, "refreshed the access token");
-    Some(fresh)
+    Outcome::Renewed(Arc::new(fresh), cookies)
 }

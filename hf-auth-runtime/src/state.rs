@@ -55,6 +55,8 @@ pub(crate) struct AuthState {
     pub direct_url: Option<String>,
     /// How many times a callback that lost its flow cookie restarts the login.
     pub max_login_retries: u32,
+    /// Token refreshes in flight or just done, one per session.
+    pub refreshes: crate::refresh::InFlight,
     /// Checks `Authorization: Bearer` tokens of API clients.
     pub bearer: crate::bearer::BearerAuth,
 }

@@ -228,6 +228,7 @@ struct Inner {
     consent: Consent,
     fault: Fault,
     refresh_tokens: bool,
+    refresh_omits_scope: bool,
     access_token_ttl: u64,
     active_key: usize,
     published_keys: Vec<usize>,
@@ -283,6 +284,7 @@ impl TestProvider {
             consent: Consent::Approve,
             fault: Fault::None,
             refresh_tokens: false,
+            refresh_omits_scope: false,
             access_token_ttl: 28800,
             active_key: 0,
             published_keys: vec![0],
@@ -358,6 +360,11 @@ impl TestProvider {
     /// Switches a fault on (or off with [`Fault::None`]).
     pub fn set_fault(&self, fault: Fault) {
         self.with(|i| i.fault = fault);
+    }
+    /// Whether refresh answers leave out `scope` (RFC 6749 section 6 allows it: the scopes
+    /// stay those granted at the login).
+    pub fn set_refresh_omits_scope(&self, on: bool) {
+        self.with(|i| i.refresh_omits_scope = on);
     }
     /// Whether token responses carry (rotating) refresh tokens.
     pub fn set_refresh_tokens(&self, on: bool) {
@@ -766,6 +773,9 @@ async fn token(State(inner): Shared, headers: HeaderMap, Form(form): Form<TokenF
         "expires_in": ttl,
         "scope": scopes.join(" "),
     });
+    if i.refresh_omits_scope && form.grant_type.as_deref() == Some("refresh_token") {
+        body.as_object_mut().expect("an object").remove("scope");
+    }
     if i.refresh_tokens {
         let rt = random_token("hf_oauth_refresh_");
         i.refresh.insert(rt.clone(), (user.clone(), scopes.clone()));
