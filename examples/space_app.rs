@@ -323,7 +323,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/", get(home))
         .route("/me", get(me))
-        .route("/write", get(write))
+        .route("/write", get(write).post(write))
         .route("/manage", get(manage))
         .route("/acme", get(acme))
         .route("/acme/admin", get(acme_admin))

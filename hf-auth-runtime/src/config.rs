@@ -601,6 +601,13 @@ impl HfAuthBuilder {
         };
         registry::check_scopes(&scopes, self.scope_check)?;
         let bearer = self.bearer(mock, &scopes)?;
+        if let Some(token) = bearer.mock_token() {
+            // A development token, valid only in this process: what a developer needs to call
+            // the protected routes with curl, offline.
+            crate::notice::warn(format_args!(
+                "mock mode: API clients can call the protected routes as the mock user with `Authorization: Bearer {token}` (valid until this process stops)"
+            ));
+        }
         let direct_url = self.space_host.as_ref().and_then(|hosts| {
             hosts
                 .split(',')

@@ -1,31 +1,19 @@
 //! # hf-auth-runtime
 //!
 //! "Sign in with Hugging Face" for [axum]: the OAuth2 + OpenID Connect flow (PKCE S256, `state`,
-//! `nonce`, ID-token verification, userinfo with orgs), sessions in encrypted cookies, and the
-//! guards that the `#[hf_login]` and `#[require_org]` attributes expand to.
+//! `nonce`, ID-token verification, userinfo with orgs), sessions in encrypted cookies, Hugging
+//! Face tokens for API clients, and the guards that the `#[hf_login]` and `#[require_org]`
+//! attributes expand to.
 //!
-//! ```no_run
-//! use axum::{routing::get, Json, Router};
-//! use hf_auth_runtime::{attach_huggingface_oauth, HfUser};
+#![doc = include_str!("../docs/getting-started.md")]
 //!
-//! async fn me(user: HfUser) -> Json<serde_json::Value> {
-//!     Json(serde_json::json!({ "sub": user.id(), "preferred_username": user.handle() }))
-//! }
+//! ## Where things live
 //!
-//! #[tokio::main]
-//! async fn main() {
-//!     // Reads OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_SCOPES, OPENID_PROVIDER_URL,
-//!     // SPACE_ID and SPACE_HOST, as a Hugging Face Space sets them; mock mode without them.
-//!     let app = attach_huggingface_oauth(Router::new().route("/me", get(me))).await;
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:7860").await.unwrap();
-//!     axum::serve(listener, app).await.unwrap();
-//! }
-//! ```
-//!
-//! Where things live: [`config`] (environment and builder), [`layer`] (the middleware),
-//! `flow` (login, callback, logout), `session` (cookie codec, cache), `guard` (the hot path),
-//! `provider` (discovery, JWKS, token, userinfo), [`rejection`] (HTML vs JSON answers),
-//! [`mock`], [`registry`] (what the macros register), [`testing`] (feature `testing`).
+//! [`config`] (environment and builder), [`layer`] (the middleware), `flow` (login, callback,
+//! logout), `session` (cookie codec, cache), `guard` (the hot path), `bearer` (API clients'
+//! tokens), `provider` (discovery, JWKS, token, userinfo), [`rejection`] (HTML vs JSON answers),
+//! [`mock`], [`registry`] (what the macros register), [`testing`] (feature `testing`), and the
+//! [`guides`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -151,6 +139,19 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Ok(HfAuth::from_env()?.build().await?.attach(router))
+}
+
+/// Long-form guides, each a Markdown file of the crate (`docs/`) whose examples are doctests.
+pub mod guides {
+    #[doc = include_str!("../docs/composing.md")]
+    pub mod composing {}
+    #[cfg(feature = "testing")]
+    #[doc = include_str!("../docs/testing.md")]
+    pub mod testing {}
+    #[doc = include_str!("../docs/deploying.md")]
+    pub mod deploying {}
+    #[doc = include_str!("../docs/security.md")]
+    pub mod security {}
 }
 
 /// The README's examples, compiled as doctests.
