@@ -195,3 +195,18 @@ fn in_a_space_without_credentials_it_refuses_to_start() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn bound_to_every_interface_without_credentials_it_refuses_mock_mode() {
+    // The Dockerfile's HOST=0.0.0.0: reachable from other machines, so no mock mode by itself.
+    // It refuses before it binds anything.
+    let out = command(&[("HOST", "0.0.0.0")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HF_AUTH_MOCK=1") && stderr.contains("0.0.0.0"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it never listened");
+}

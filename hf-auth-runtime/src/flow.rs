@@ -139,7 +139,7 @@ async fn login(ctx: Ctx, headers: HeaderMap, uri: Uri) -> Response {
                 used: false,
             };
             let name = flow_cookie_name(&random);
-            let value = state.key.seal(
+            let value = state.flow_key.seal(
                 &name,
                 &postcard::to_allocvec(&pending).expect("a pending login serializes"),
             );
@@ -237,7 +237,7 @@ async fn finish(ctx: &Ctx, headers: &HeaderMap, query: Option<&str>) -> Result<O
         return Err(FlowError::CookieLost);
     };
     let pending: PendingLogin = state
-        .key
+        .flow_key
         .open(&name, cookie)
         .and_then(|bytes| postcard::from_bytes(&bytes).ok())
         .ok_or(FlowError::StateMismatch)?;
@@ -259,7 +259,7 @@ async fn finish(ctx: &Ctx, headers: &HeaderMap, query: Option<&str>) -> Result<O
         created_at: pending.created_at,
         used: true,
     };
-    let sealed = state.key.seal(
+    let sealed = state.flow_key.seal(
         &name,
         &postcard::to_allocvec(&tombstone).expect("a tombstone serializes"),
     );
@@ -277,7 +277,7 @@ async fn finish(ctx: &Ctx, headers: &HeaderMap, query: Option<&str>) -> Result<O
     let set = session::write(headers, state.policy, &state.key, &data)
         .map_err(|e| FlowError::Session(e.to_string()))?;
     ctx.set_cookies(set);
-    tracing::info!(user = %data.handle, orgs = data.orgs.len(), "signed in");
+    tracing::info!(user = %crate::error::Escaped::str(&data.handle), orgs = data.orgs.len(), "signed in");
     Ok(Outcome::SignedIn(pending.target))
 }
 

@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+mod cross_site;
 mod crypto;
 pub mod error;
 mod flow;
