@@ -441,7 +441,7 @@ async fn mock_mode_elsewhere_needs_the_opt_in_and_never_in_a_space() {
             .listen_address([0, 0, 0, 0].into())
             .mock(true),
     ] {
-        assert_eq!(builder.will_mock().unwrap(), true);
+        assert!(builder.will_mock().unwrap());
         assert!(builder.build().await.unwrap().is_mock());
     }
     // Never in a Space, whatever else is set.
