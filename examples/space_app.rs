@@ -11,8 +11,10 @@
 //! It is configured only through environment variables, exactly as a Hugging Face Space is:
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET`, `OAUTH_SCOPES`, `OPENID_PROVIDER_URL`, `SPACE_ID`,
 //! `SPACE_HOST` (injected by Spaces with `hf_oauth: true`), plus `HOST`, `PORT` and `RUST_LOG`.
-//! Without `SPACE_ID` and without credentials it runs in mock mode: the login route signs in a
-//! mock user (`HF_AUTH_MOCK_USER`, `HF_AUTH_MOCK_ORGS`, `HF_AUTH_MOCK_SCOPES`), no network needed.
+//! Without `SPACE_ID` and without credentials, bound to a loopback address, it runs in mock mode:
+//! the login route signs in a mock user (`HF_AUTH_MOCK_USER`, `HF_AUTH_MOCK_ORGS`,
+//! `HF_AUTH_MOCK_SCOPES`), no network needed. Anywhere else (`HOST=0.0.0.0`, a public URL or
+//! `SPACE_HOST` that is not loopback) mock mode needs `HF_AUTH_MOCK=1`.
 
 use std::{io::IsTerminal, net::SocketAddr, process::ExitCode};
 
@@ -292,6 +294,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let in_space = std::env::var_os("SPACE_ID").is_some();
         if in_space { "0.0.0.0" } else { "127.0.0.1" }.to_owned()
     });
+    // Bound to a non-loopback address (the Dockerfile's HOST=0.0.0.0), other machines can reach
+    // the app: mock mode then needs HF_AUTH_MOCK=1. Refuse before binding anything.
+    let config = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => config.listen_address(ip),
+        Err(_) => config,
+    };
+    config.will_mock()?;
     // PORT was validated by `from_env`; 0 picks any free port.
     let port: u16 = std::env::var("PORT")
         .ok()
@@ -311,6 +320,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         config
     };
+    let config = config.listen_address(addr.ip());
     let auth = config.build().await?;
     // The runtime's scope check names handlers; say which route that is (remove with /manage).
     if !auth.scopes().iter().any(|s| s == "manage-repos") {

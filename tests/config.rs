@@ -39,6 +39,10 @@ fn vars(pairs: &'static [(&'static str, &'static str)]) -> HfAuthBuilder {
 async fn mock_mode_only_without_space_id_and_credentials() {
     let auth = vars(&[]).build().await.unwrap();
     assert!(auth.is_mock());
+    assert_eq!(
+        auth.trusted_origins().collect::<Vec<_>>(),
+        ["http://localhost:7860"]
+    );
     // Empty values count as unset.
     let auth = vars(&[("OAUTH_CLIENT_ID", ""), ("SPACE_ID", " ")])
         .build()
@@ -103,20 +107,48 @@ async fn mock_mode_only_without_space_id_and_credentials() {
 
 #[tokio::test]
 async fn keys_never_come_from_empty_or_short_values() {
-    let err = vars(&[("HF_AUTH_COOKIE_KEY", "too-short")])
-        .build()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ConfigError::Invalid {
-                variable: "HF_AUTH_COOKIE_KEY",
-                ..
-            }
+    // The text of HF_AUTH_COOKIE_KEY is decoded, never used as raw bytes.
+    for (text, variable) in [
+        ("too-short", "HF_AUTH_COOKIE_KEY"),
+        // `openssl rand -hex 16`: 32 characters, but 16 bytes.
+        ("000102030405060708090a0b0c0d0e0f", "HF_AUTH_COOKIE_KEY"),
+        (
+            "a passphrase of more than thirty-two characters",
+            "HF_AUTH_COOKIE_KEY",
         ),
+    ] {
+        let err =
+            HfAuthBuilder::from_vars(&|k| (k == variable).then(|| text.to_owned())).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Invalid { variable: v, .. } if v == variable),
+            "{text}: {err}"
+        );
+        assert!(err.to_string().contains("openssl rand -hex 32"), "{err}");
+    }
+    let err = HfAuthBuilder::from_vars(&|k| {
+        (k == "HF_AUTH_COOKIE_KEY_PREVIOUS").then(|| "AAECAwQFBgcICQoLDA0ODw==".to_owned())
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("HF_AUTH_COOKIE_KEY_PREVIOUS"),
         "{err}"
     );
+    for (builder, variable) in [
+        (
+            HfAuth::builder().cookie_key(vec![1u8; 16]),
+            "HF_AUTH_COOKIE_KEY",
+        ),
+        (
+            HfAuth::builder().previous_cookie_key(vec![1u8; 31]),
+            "HF_AUTH_COOKIE_KEY_PREVIOUS",
+        ),
+    ] {
+        let err = builder.build().await.unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Invalid { variable: v, .. } if v == variable),
+            "{err}"
+        );
+    }
     let provider = TestProvider::start().await;
     // A public client (no secret) must be given a key.
     let err = HfAuth::builder()
@@ -294,4 +326,309 @@ async fn start_up_scope_check_over_the_registry() {
         yaml.contains("hf_oauth_scopes:\n  - manage-repos\n"),
         "{yaml}"
     );
+}
+
+/// A builder without the start-up scope check (this file registers a route needing a scope).
+fn quiet() -> HfAuthBuilder {
+    HfAuth::builder().scope_check(ScopeCheck::Off)
+}
+
+/// A router with `/me` behind the session guard, for cookies made by other apps.
+fn me_router(auth: &HfAuth) -> Router {
+    auth.attach(Router::new().route(
+        "/me",
+        get(|u: hf_auth_runtime::HfUser| async move { u.handle().to_owned() }),
+    ))
+}
+
+async fn me_status(auth: &HfAuth, cookie: &str) -> u16 {
+    use tower::ServiceExt;
+    let req = axum::http::Request::get("/me")
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    me_router(auth)
+        .oneshot(req)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn mock_refused(err: &ConfigError) -> bool {
+    let text = err.to_string();
+    matches!(err, ConfigError::MockNotAllowed(_))
+        && text.contains("HF_AUTH_MOCK=1")
+        && text.contains("OAUTH_CLIENT_ID")
+        && text.contains("OAUTH_CLIENT_SECRET")
+}
+
+#[tokio::test]
+async fn mock_mode_switches_on_by_itself_only_when_everything_is_loopback() {
+    for url in [
+        "http://localhost:7860",
+        "http://LOCALHOST",
+        "http://127.0.0.1:8080",
+        "http://127.255.0.9",
+        "http://[::1]:7860",
+    ] {
+        let auth = quiet().public_url(url).build().await.unwrap();
+        assert!(auth.is_mock(), "{url}");
+    }
+    let auth = quiet()
+        .listen_address([127, 0, 0, 1].into())
+        .build()
+        .await
+        .unwrap();
+    assert!(auth.is_mock());
+    for (case, builder) in [
+        ("public URL", quiet().public_url("https://app.example.com")),
+        (
+            "LAN address",
+            quiet().public_url("http://192.168.1.20:7860"),
+        ),
+        ("unspecified", quiet().public_url("http://0.0.0.0:7860")),
+        (
+            "look-alike",
+            quiet().public_url("http://localhost.evil.example"),
+        ),
+        ("nip.io", quiet().public_url("http://127.0.0.1.nip.io")),
+        (
+            "SPACE_HOST without SPACE_ID",
+            quiet().space_host("me-app.hf.space"),
+        ),
+        (
+            "a public SPACE_HOST next to a local URL",
+            quiet()
+                .public_url("http://localhost:7860")
+                .space_host("localhost,me-app.hf.space"),
+        ),
+        (
+            "listening on every interface",
+            quiet().listen_address([0, 0, 0, 0].into()),
+        ),
+        (
+            "listening on a LAN address",
+            quiet().listen_address([10, 1, 2, 3].into()),
+        ),
+        ("explicitly off", quiet().mock(false)),
+    ] {
+        let err = builder.clone().build().await.unwrap_err();
+        assert!(mock_refused(&err), "{case}: {err}");
+        let early = builder.will_mock().unwrap_err();
+        assert_eq!(early.to_string(), err.to_string(), "{case}");
+    }
+    let err = vars(&[("HF_AUTH_PUBLIC_URL", "https://app.example.com")])
+        .build()
+        .await
+        .unwrap_err();
+    assert!(mock_refused(&err), "{err}");
+    assert!(err.to_string().contains("https://app.example.com"), "{err}");
+    let err = vars(&[("HF_AUTH_MOCK", "0")]).build().await.unwrap_err();
+    assert!(mock_refused(&err), "{err}");
+}
+
+#[tokio::test]
+async fn mock_mode_elsewhere_needs_the_opt_in_and_never_in_a_space() {
+    for builder in [
+        vars(&[
+            ("HF_AUTH_PUBLIC_URL", "https://app.example.com"),
+            ("HF_AUTH_MOCK", "1"),
+        ]),
+        vars(&[("SPACE_HOST", "me-app.hf.space"), ("HF_AUTH_MOCK", "true")]),
+        quiet()
+            .public_url("https://app.example.com")
+            .listen_address([0, 0, 0, 0].into())
+            .mock(true),
+    ] {
+        assert!(builder.will_mock().unwrap());
+        assert!(builder.build().await.unwrap().is_mock());
+    }
+    // Never in a Space, whatever else is set.
+    for builder in [
+        vars(&[("SPACE_ID", "me/app"), ("HF_AUTH_MOCK", "1")]),
+        quiet().space_id("me/app").mock(true),
+    ] {
+        let err = builder.build().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    variable: "HF_AUTH_MOCK",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("SPACE_ID"), "{err}");
+    }
+    // Mock mode and credentials at once is a mistake.
+    let err = quiet()
+        .client_id("id")
+        .client_secret("a-secret-that-is-long-enough")
+        .mock(true)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                variable: "HF_AUTH_MOCK",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = HfAuthBuilder::from_vars(&|k| (k == "HF_AUTH_MOCK").then(|| "maybe".to_owned()))
+        .unwrap_err();
+    assert!(err.to_string().contains("HF_AUTH_MOCK"), "{err}");
+}
+
+const KEY_BYTES: [u8; 32] = [0xfb; 32];
+
+#[tokio::test]
+async fn cookie_keys_decode_from_hex_or_base64_to_the_same_key() {
+    let hex: String = KEY_BYTES.iter().map(|b| format!("{b:02x}")).collect();
+    // `base64` and unpadded URL-safe base64 of KEY_BYTES.
+    let b64 = "+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/s=".to_owned();
+    let url_safe = "-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s".to_owned();
+    let mut apps = Vec::new();
+    for text in [hex.clone(), hex.to_uppercase(), b64, url_safe] {
+        let auth = HfAuthBuilder::from_vars(&|k| (k == "HF_AUTH_COOKIE_KEY").then(|| text.clone()))
+            .unwrap()
+            .scope_check(ScopeCheck::Off)
+            .build()
+            .await
+            .unwrap();
+        apps.push(auth);
+    }
+    let raw = quiet()
+        .cookie_key(KEY_BYTES.to_vec())
+        .build()
+        .await
+        .unwrap();
+    let cookie =
+        hf_auth_runtime::testing::session_cookie(&raw, &hf_auth_runtime::MockUser::new("x"));
+    for auth in &apps {
+        assert_eq!(me_status(auth, &cookie).await, 200);
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_bound_to_the_mode_and_the_app() {
+    use hf_auth_runtime::{testing::session_cookie, MockUser};
+    let provider = TestProvider::start().await;
+    let real = |client_id: &'static str| {
+        provider
+            .app_config("http://127.0.0.1:1")
+            .client_id(client_id)
+            .cookie_key(KEY_BYTES.to_vec())
+            .scope_check(ScopeCheck::Off)
+    };
+    let mock = quiet()
+        .cookie_key(KEY_BYTES.to_vec())
+        .build()
+        .await
+        .unwrap();
+    let app_a = real(TestProvider::CLIENT_ID).build().await.unwrap();
+    let app_b = real("another-app").build().await.unwrap();
+    assert!(mock.is_mock() && !app_a.is_mock() && !app_b.is_mock());
+    let user = MockUser::new("alice");
+    let from_mock = session_cookie(&mock, &user);
+    let from_a = session_cookie(&app_a, &user);
+    // Each app reads its own sessions...
+    assert_eq!(me_status(&mock, &from_mock).await, 200);
+    assert_eq!(me_status(&app_a, &from_a).await, 200);
+    // ...but a mock session is never valid in real mode, and app A's never in app B, although
+    // they share the cookie key.
+    assert_eq!(me_status(&app_a, &from_mock).await, 401);
+    assert_eq!(me_status(&app_b, &from_mock).await, 401);
+    assert_eq!(me_status(&app_b, &from_a).await, 401);
+    assert_eq!(me_status(&mock, &from_a).await, 401);
+}
+
+#[tokio::test]
+async fn a_previous_key_still_reads_old_sessions_while_new_ones_use_the_new_key() {
+    use hf_auth_runtime::{testing::session_cookie, MockUser};
+    let old_key = vec![1u8; 32];
+    let new_key = vec![2u8; 32];
+    let old = quiet().cookie_key(old_key.clone()).build().await.unwrap();
+    let new_only = quiet().cookie_key(new_key.clone()).build().await.unwrap();
+    let rotated = quiet()
+        .cookie_key(new_key)
+        .previous_cookie_key(old_key)
+        .build()
+        .await
+        .unwrap();
+    let old_cookie = session_cookie(&old, &MockUser::new("old"));
+    assert_eq!(me_status(&rotated, &old_cookie).await, 200, "reads old");
+    assert_eq!(me_status(&new_only, &old_cookie).await, 401);
+    let new_cookie = session_cookie(&rotated, &MockUser::new("new"));
+    assert_eq!(me_status(&new_only, &new_cookie).await, 200, "writes new");
+    assert_eq!(me_status(&old, &new_cookie).await, 401);
+    // The environment's way of saying the same.
+    let hex = |b: u8| format!("{b:02x}").repeat(32);
+    let from_env = HfAuthBuilder::from_vars(&|k| match k {
+        "HF_AUTH_COOKIE_KEY" => Some(hex(2)),
+        "HF_AUTH_COOKIE_KEY_PREVIOUS" => Some(hex(1)),
+        _ => None,
+    })
+    .unwrap()
+    .scope_check(ScopeCheck::Off)
+    .build()
+    .await
+    .unwrap();
+    assert_eq!(me_status(&from_env, &old_cookie).await, 200);
+    assert_eq!(me_status(&from_env, &new_cookie).await, 200);
+}
+
+#[tokio::test]
+async fn trusted_origins_come_from_the_public_url_space_host_and_the_allow_list() {
+    let provider = TestProvider::start().await;
+    let auth = provider
+        .app_config("https://me-app.hf.space")
+        .space_host("me-app.hf.space, app.example.com")
+        .trusted_origins(["https://Partner.example:8443/"])
+        .scope_check(ScopeCheck::Off)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.trusted_origins().collect::<Vec<_>>(),
+        [
+            "https://me-app.hf.space",
+            "https://app.example.com",
+            "https://partner.example:8443"
+        ]
+    );
+    let auth = vars(&[(
+        "HF_AUTH_TRUSTED_ORIGINS",
+        " https://a.example, http://[::1]:3000 ,",
+    )])
+    .build()
+    .await
+    .unwrap();
+    assert_eq!(
+        auth.trusted_origins().collect::<Vec<_>>(),
+        [
+            "http://localhost:7860",
+            "https://a.example",
+            "http://[::1]:3000"
+        ]
+    );
+    for bad in ["null", "https://a.example/path", "a.example"] {
+        let err =
+            HfAuthBuilder::from_vars(&|k| (k == "HF_AUTH_TRUSTED_ORIGINS").then(|| bad.to_owned()))
+                .unwrap()
+                .scope_check(ScopeCheck::Off)
+                .build()
+                .await
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("HF_AUTH_TRUSTED_ORIGINS"),
+            "{bad}: {err}"
+        );
+    }
 }

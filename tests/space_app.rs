@@ -195,3 +195,27 @@ fn in_a_space_without_credentials_it_refuses_to_start() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn bound_to_every_interface_without_credentials_it_refuses_mock_mode() {
+    // The Dockerfile's HOST=0.0.0.0: reachable from other machines, so no mock mode by itself.
+    // It refuses before it binds anything.
+    let mut child = command(&[("HOST", "0.0.0.0")]).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("space_app started in mock mode on 0.0.0.0 instead of refusing");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HF_AUTH_MOCK=1") && stderr.contains("0.0.0.0"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it never listened");
+}

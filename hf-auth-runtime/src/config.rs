@@ -6,7 +6,8 @@ use axum::Router;
 
 use crate::{
     cookies::CookiePolicy,
-    crypto::CookieKey,
+    cross_site::TrustedOrigins,
+    crypto::{decode_key_text, CookieKey, Mode, Purpose, MIN_KEY_BYTES},
     error::ConfigError,
     layer::HfAuthLayer,
     mock::MockUser,
@@ -61,8 +62,12 @@ impl HfAuth {
 
     /// A builder filled from the Spaces environment: `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET`,
     /// `OAUTH_SCOPES`, `OPENID_PROVIDER_URL`, `SPACE_ID`, `SPACE_HOST`, `PORT`, and hf-auth's own
-    /// `HF_AUTH_PUBLIC_URL`, `HF_AUTH_COOKIE_KEY`, `HF_AUTH_SESSION_LIFETIME` (seconds),
-    /// `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`) and the mock user's `HF_AUTH_MOCK_*`.
+    /// `HF_AUTH_PUBLIC_URL`, `HF_AUTH_COOKIE_KEY` and `HF_AUTH_COOKIE_KEY_PREVIOUS` (hex or
+    /// base64 of 32 bytes or more; see [`HfAuthBuilder::cookie_key`]), `HF_AUTH_SESSION_LIFETIME`
+    /// (seconds), `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`), `HF_AUTH_TRUSTED_ORIGINS`
+    /// (comma-separated origins, see [`HfAuthBuilder::trusted_origins`]), `HF_AUTH_MOCK`
+    /// (`1`/`true` or `0`/`false`, see [`HfAuthBuilder::mock`]) and the mock user's
+    /// `HF_AUTH_MOCK_*`.
     /// Builder methods called afterwards override what the environment says.
     pub fn from_env() -> Result<HfAuthBuilder, ConfigError> {
         HfAuthBuilder::from_vars(&|name| std::env::var(name).ok())
@@ -77,6 +82,12 @@ impl HfAuth {
     /// print for `curl -H "Authorization: Bearer ..."`; `None` outside mock mode.
     pub fn mock_token(&self) -> Option<&str> {
         self.state.bearer.mock_token()
+    }
+
+    /// The origins whose cookie-authenticated requests with an unsafe method are this app's own
+    /// (the public URL's, `SPACE_HOST`'s and the allow-list's), as browsers write `Origin`.
+    pub fn trusted_origins(&self) -> impl Iterator<Item = &str> {
+        self.state.trusted_origins.iter()
     }
 
     /// The path of the login route (`/oauth/huggingface/login` unless a prefix was set).
@@ -166,6 +177,10 @@ pub struct HfAuthBuilder {
     port: Option<u16>,
     route_prefix: String,
     cookie_key: Option<Vec<u8>>,
+    previous_cookie_key: Option<Vec<u8>>,
+    mock: Option<bool>,
+    listen_address: Option<std::net::IpAddr>,
+    trusted_origins: Vec<String>,
     session_lifetime: Duration,
     mock_user: Option<MockUser>,
     scope_check: ScopeCheck,
@@ -190,6 +205,10 @@ impl Default for HfAuthBuilder {
             port: None,
             route_prefix: String::new(),
             cookie_key: None,
+            previous_cookie_key: None,
+            mock: None,
+            listen_address: None,
+            trusted_origins: Vec::new(),
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             mock_user: None,
             scope_check: ScopeCheck::Deny,
@@ -219,8 +238,40 @@ impl std::fmt::Debug for HfAuthBuilder {
                 "cookie_key",
                 &self.cookie_key.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "previous_cookie_key",
+                &self.previous_cookie_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("mock", &self.mock)
+            .field("trusted_origins", &self.trusted_origins)
             .finish_non_exhaustive()
     }
+}
+
+/// Whether the URL's host is `localhost`, in `127.0.0.0/8` or `::1`.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Decodes a cookie key given as text (see [`HfAuthBuilder::cookie_key`]).
+fn key_from_text(
+    text: Option<String>,
+    variable: &'static str,
+) -> Result<Option<Vec<u8>>, ConfigError> {
+    text.map(|t| {
+        decode_key_text(&t).map_err(|e| ConfigError::Invalid {
+            variable,
+            reason: format!(
+                "{e}; it must be hex or base64 of at least 32 random bytes, e.g. from `openssl rand -hex 32`"
+            ),
+        })
+    })
+    .transpose()
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -239,10 +290,38 @@ impl HfAuthBuilder {
             public_url: var("HF_AUTH_PUBLIC_URL"),
             space_id: var("SPACE_ID"),
             space_host: var("SPACE_HOST"),
-            cookie_key: var("HF_AUTH_COOKIE_KEY").map(String::into_bytes),
+            cookie_key: key_from_text(var("HF_AUTH_COOKIE_KEY"), "HF_AUTH_COOKIE_KEY")?,
+            previous_cookie_key: key_from_text(
+                var("HF_AUTH_COOKIE_KEY_PREVIOUS"),
+                "HF_AUTH_COOKIE_KEY_PREVIOUS",
+            )?,
+            trusted_origins: var("HF_AUTH_TRUSTED_ORIGINS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             mock_user: MockUser::from_env(&var)?,
             ..HfAuthBuilder::default()
         };
+        if let Some(mock) = var("HF_AUTH_MOCK") {
+            b.mock = Some(match mock.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "HF_AUTH_MOCK",
+                        reason: format!(
+                            "{:?}: use 1 (mock mode) or 0",
+                            crate::error::Escaped::str(&mock)
+                        ),
+                    })
+                }
+            });
+        }
         if let Some(port) = var("PORT") {
             b.port = Some(port.parse().map_err(|_| ConfigError::Invalid {
                 variable: "PORT",
@@ -277,8 +356,8 @@ impl HfAuthBuilder {
         self.client_id = Some(id.into());
         self
     }
-    /// The OAuth client secret. It also keys the session cookies (through HKDF) unless
-    /// [`cookie_key`](Self::cookie_key) is set.
+    /// The OAuth client secret. It is also the master secret of the cookie keys (through HKDF)
+    /// unless [`cookie_key`](Self::cookie_key) is set.
     pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
         self.client_secret = Some(secret.into());
         self
@@ -321,9 +400,56 @@ impl HfAuthBuilder {
         self.route_prefix = prefix.into();
         self
     }
-    /// Key material for the cookies (at least 32 bytes), instead of the client secret.
+    /// The master secret of the cookie keys (at least 32 random bytes), instead of the client
+    /// secret; all replicas of an app must share it. Given here as raw bytes; the environment's
+    /// `HF_AUTH_COOKIE_KEY` is text, decoded as hex (`openssl rand -hex 32`) when it is an even
+    /// number of hex digits, else as base64 (`openssl rand -base64 32`; standard or URL-safe,
+    /// padded or not), and it too must give 32 bytes or more.
+    ///
+    /// The session and flow cookies get separate keys derived from it (HKDF-SHA256), bound to
+    /// the mode (mock or real) and the client ID: a session made in mock mode, or by another
+    /// app sharing the secret, is never accepted.
     pub fn cookie_key(mut self, key: impl Into<Vec<u8>>) -> Self {
         self.cookie_key = Some(key.into());
+        self
+    }
+    /// The master secret used before the current one (raw bytes, 32 or more; in the
+    /// environment `HF_AUTH_COOKIE_KEY_PREVIOUS`, decoded as for `HF_AUTH_COOKIE_KEY`). Cookies
+    /// it sealed are still accepted; every cookie written is sealed with the current key. To
+    /// rotate: move the old key here, set the new one, deploy; remove this once the old
+    /// sessions have ended (at most the session lifetime).
+    pub fn previous_cookie_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.previous_cookie_key = Some(key.into());
+        self
+    }
+    /// Turns mock mode on (`true`: sign every visitor in as the mock user, without a provider)
+    /// or keeps it off (`false`), as `HF_AUTH_MOCK` does. Unset, mock mode switches on by itself
+    /// only when there is no `SPACE_ID`, no OAuth credentials, and the public URL and every
+    /// `SPACE_HOST` are loopback (`localhost`, `127.0.0.0/8`, `::1`); in any other case with no
+    /// credentials, [`build`](Self::build) fails. It is refused in a Space (`SPACE_ID` set) and
+    /// together with a client ID.
+    pub fn mock(mut self, on: bool) -> Self {
+        self.mock = Some(on);
+        self
+    }
+    /// The address the server listens on. A non-loopback one (`0.0.0.0`, a LAN address) makes
+    /// the app reachable from other machines, so mock mode then needs the explicit opt-in
+    /// ([`mock`](Self::mock), `HF_AUTH_MOCK=1`).
+    pub fn listen_address(mut self, ip: std::net::IpAddr) -> Self {
+        self.listen_address = Some(ip);
+        self
+    }
+    /// More origins (`scheme://host[:port]`) whose cookie-authenticated requests with an unsafe
+    /// method (anything but GET, HEAD, OPTIONS) are accepted although they come from another
+    /// site, e.g. a front end on another domain that posts to this app. The app's own origins
+    /// (the public URL's and `https://{host}` for each `SPACE_HOST`) are always trusted. In the
+    /// environment: `HF_AUTH_TRUSTED_ORIGINS`, comma-separated. `null` is never accepted.
+    pub fn trusted_origins<I, O>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = O>,
+        O: Into<String>,
+    {
+        self.trusted_origins = origins.into_iter().map(Into::into).collect();
         self
     }
     /// How long a session lasts at most, refreshes included (default 8 hours, at most 30 days).
@@ -498,6 +624,67 @@ impl HfAuthBuilder {
         Ok(format!("/{p}"))
     }
 
+    /// Whether [`build`](Self::build) will run in mock mode, or the error it will fail with
+    /// because mock mode may not switch on. Lets a binary refuse before it binds a socket.
+    pub fn will_mock(&self) -> Result<bool, ConfigError> {
+        if self.client_id.is_none() && self.client_secret.is_some() {
+            return Ok(false);
+        }
+        self.mock_mode(&self.public_url_or_default()?)
+    }
+
+    /// Whether mock mode is on; an error if it must be but may not, or may not be and must.
+    fn mock_mode(&self, public_url: &url::Url) -> Result<bool, ConfigError> {
+        if self.mock == Some(true) {
+            if self.space_id.is_some() {
+                return Err(ConfigError::Invalid {
+                    variable: "HF_AUTH_MOCK",
+                    reason: "SPACE_ID is set, so this is a Space, where mock mode would sign every visitor in; unset HF_AUTH_MOCK and add `hf_oauth: true` to the Space README's metadata".into(),
+                });
+            }
+            if self.client_id.is_some() {
+                return Err(ConfigError::Invalid {
+                    variable: "HF_AUTH_MOCK",
+                    reason:
+                        "OAUTH_CLIENT_ID is set too; unset one of them: real sign-in or mock mode"
+                            .into(),
+                });
+            }
+            return Ok(true);
+        }
+        if self.client_id.is_some() || self.space_id.is_some() {
+            return Ok(false);
+        }
+        // No credentials and no Space: only a loopback-only configuration may mock by itself.
+        let public = std::iter::once(public_url.clone()).chain(
+            self.space_host
+                .iter()
+                .flat_map(|hosts| hosts.split(','))
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .filter_map(|h| url::Url::parse(&format!("https://{h}")).ok()),
+        );
+        let mut not_loopback = public
+            .filter(|u| !is_loopback(u))
+            .map(|u| u.origin().ascii_serialization())
+            .collect::<Vec<_>>();
+        if let Some(ip) = self.listen_address.filter(|ip| !ip.is_loopback()) {
+            not_loopback.push(format!("the listening address {ip}"));
+        }
+        let reason = if self.mock == Some(false) {
+            "HF_AUTH_MOCK is 0".to_owned()
+        } else if !not_loopback.is_empty() {
+            format!(
+                "{} {} not loopback (localhost, 127.0.0.0/8, ::1), so this looks like a public deployment",
+                not_loopback.join(", "),
+                if not_loopback.len() == 1 { "is" } else { "are" }
+            )
+        } else {
+            return Ok(true);
+        };
+        Err(ConfigError::MockNotAllowed(reason))
+    }
+
     /// Checks the configuration, discovers the provider (real mode) and runs the start-up scope
     /// check. Fails with a message that names the variable and the fix.
     pub async fn build(self) -> Result<HfAuth, ConfigError> {
@@ -511,33 +698,57 @@ impl HfAuthBuilder {
                 reason: "a session lasts between 1 second and 30 days".into(),
             });
         }
-        let explicit_key = match &self.cookie_key {
-            Some(k) if k.len() < 32 => {
+        for (key, variable) in [
+            (&self.cookie_key, "HF_AUTH_COOKIE_KEY"),
+            (&self.previous_cookie_key, "HF_AUTH_COOKIE_KEY_PREVIOUS"),
+        ] {
+            if key.as_ref().is_some_and(|k| k.len() < MIN_KEY_BYTES) {
                 return Err(ConfigError::Invalid {
-                    variable: "HF_AUTH_COOKIE_KEY",
+                    variable,
                     reason: "the cookie key needs at least 32 bytes; generate one with `openssl rand -hex 32`".into(),
-                })
+                });
             }
-            Some(k) => Some(CookieKey::derive(k, "hf-auth session")),
-            None => None,
-        };
+        }
         if self.client_id.is_none() && self.client_secret.is_some() {
             return Err(ConfigError::Missing {
                 variable: "OAUTH_CLIENT_ID",
                 fix: "OAUTH_CLIENT_SECRET is set without it; set both (real sign-in) or neither (mock mode)",
             });
         }
-        let mock = self.client_id.is_none() && self.space_id.is_none();
-        let (backend, key) = if mock {
+        let mock = self.mock_mode(&public_url)?;
+        let mode = if mock { Mode::Mock } else { Mode::Real };
+        let client_id_text = self.client_id.as_deref().unwrap_or("");
+        let keys = |master: &[u8]| {
+            let mut session =
+                CookieKey::for_purpose(master, Purpose::Session, mode, client_id_text);
+            let mut flow = CookieKey::for_purpose(master, Purpose::Flow, mode, client_id_text);
+            if let Some(previous) = &self.previous_cookie_key {
+                session = session.with_previous(CookieKey::for_purpose(
+                    previous,
+                    Purpose::Session,
+                    mode,
+                    client_id_text,
+                ));
+                flow = flow.with_previous(CookieKey::for_purpose(
+                    previous,
+                    Purpose::Flow,
+                    mode,
+                    client_id_text,
+                ));
+            }
+            (session, flow)
+        };
+        let (backend, (key, flow_key)) = if mock {
             let user = self.mock_user.clone().unwrap_or_default();
             crate::notice::warn(format_args!(
                 "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user {} without Hugging Face. Never deploy like this.",
                 user.handle
             ));
-            (
-                Backend::Mock(user),
-                explicit_key.unwrap_or_else(CookieKey::random),
-            )
+            let keys = match &self.cookie_key {
+                Some(k) => keys(k),
+                None => keys(&CookieKey::random_master()),
+            };
+            (Backend::Mock(user), keys)
         } else {
             let Some(client_id) = self.client_id.clone() else {
                 return Err(ConfigError::Missing {
@@ -545,11 +756,9 @@ impl HfAuthBuilder {
                     fix: "SPACE_ID is set, so this is a Space and mock mode is off; add `hf_oauth: true` to the Space README's metadata so that Spaces injects the OAuth credentials",
                 });
             };
-            let key = match (explicit_key, &self.client_secret) {
-                (Some(k), _) => k,
-                (None, Some(secret)) if secret.len() >= 16 => {
-                    CookieKey::derive(secret.as_bytes(), &format!("hf-auth session {client_id}"))
-                }
+            let keys = match (&self.cookie_key, &self.client_secret) {
+                (Some(k), _) => keys(k),
+                (None, Some(secret)) if secret.len() >= 16 => keys(secret.as_bytes()),
                 (None, Some(_)) => {
                     return Err(ConfigError::Invalid {
                         variable: "OAUTH_CLIENT_SECRET",
@@ -589,7 +798,7 @@ impl HfAuthBuilder {
             )
             .await?;
             tracing::info!(provider = %provider_url, redirect_uri = %redirect, "Sign in with Hugging Face is ready");
-            (Backend::Real(Box::new(provider)), key)
+            (Backend::Real(Box::new(provider)), keys)
         };
         // Mock mode with no scopes given asks for (and its default mock user grants) every scope
         // the linked handlers declare, so each annotated route works at once. Real mode asks for
@@ -599,6 +808,11 @@ impl HfAuthBuilder {
         } else {
             scopes
         };
+        let trusted_origins = TrustedOrigins::new(
+            &public_url,
+            self.space_host.as_deref(),
+            &self.trusted_origins,
+        )?;
         registry::check_scopes(&scopes, self.scope_check)?;
         let bearer = self.bearer(mock, &scopes)?;
         if let Some(token) = bearer.mock_token() {
@@ -622,6 +836,8 @@ impl HfAuthBuilder {
                     secure: public_url.scheme() == "https",
                 },
                 key,
+                flow_key,
+                trusted_origins,
                 cache: Default::default(),
                 scopes,
                 session_lifetime: self.session_lifetime.as_secs(),

@@ -1,6 +1,63 @@
 //! The error types of hf-auth: what can go wrong at start-up, and what can go wrong in a login.
 
+use std::fmt;
+
 use axum::http::StatusCode;
+
+/// Text from outside (the provider's error codes and descriptions, request headers) made safe
+/// for a log line or an error message: control characters, newlines, quotes, backslashes and
+/// invalid UTF-8 are escaped (`\n`, `\u{202e}`, `\xff`, as [`str::escape_debug`] does), and
+/// at most [`Escaped::MAX_CHARS`] characters are shown, then `…`. Formatting it allocates
+/// nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct Escaped<'a>(&'a [u8]);
+
+impl<'a> Escaped<'a> {
+    /// The most characters of the input that are shown.
+    pub(crate) const MAX_CHARS: usize = 200;
+
+    /// Escapes text.
+    pub(crate) fn str(s: &'a str) -> Escaped<'a> {
+        Escaped(s.as_bytes())
+    }
+
+    /// Escapes bytes that may not be UTF-8 (a header value).
+    pub(crate) fn bytes(b: &'a [u8]) -> Escaped<'a> {
+        Escaped(b)
+    }
+}
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        let mut shown = 0;
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if shown == Self::MAX_CHARS {
+                    return f.write_char('…');
+                }
+                shown += 1;
+                for e in c.escape_debug() {
+                    f.write_char(e)?;
+                }
+            }
+            for b in chunk.invalid() {
+                if shown == Self::MAX_CHARS {
+                    return f.write_char('…');
+                }
+                shown += 1;
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
 
 /// A configuration that cannot work. Returned by [`HfAuthBuilder::build`](crate::HfAuthBuilder::build)
 /// before the app serves a single request; the message names the variable and the fix.
@@ -27,7 +84,10 @@ pub enum ConfigError {
         reason: String,
     },
     /// The provider could not be reached or its discovery document is unusable.
-    #[error("OpenID discovery at {url} failed after {attempts} attempt(s): {reason}")]
+    #[error(
+        "OpenID discovery at {url} failed after {attempts} attempt(s): {}",
+        Escaped::str(reason)
+    )]
     Discovery {
         /// The discovery URL.
         url: String,
@@ -36,6 +96,9 @@ pub enum ConfigError {
         /// The last error.
         reason: String,
     },
+    /// There are no OAuth credentials, and mock mode may not switch on by itself.
+    #[error("OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET are not set, and mock mode does not switch on by itself because {0}. Set both for real sign-in with Hugging Face, or set HF_AUTH_MOCK=1 (HfAuthBuilder::mock(true)) to sign every visitor in as the mock user (local development only)")]
+    MockNotAllowed(String),
     /// Some routes require scopes that the app never asks for. The check counts every annotated
     /// handler linked into the program, routed or not.
     #[error("OAUTH_SCOPES does not cover the scopes these handlers require:\n{0}\nThe check counts every annotated handler linked into the program, routed or not. Add the scopes to OAUTH_SCOPES (hf_oauth_scopes in the Space README), or narrow the check with HF_AUTH_SCOPE_CHECK=warn (or off), or .scope_check(ScopeCheck::Warn) (or ScopeCheck::Off) in code.")]
@@ -54,7 +117,7 @@ impl std::fmt::Debug for ConfigError {
 #[non_exhaustive]
 pub enum FlowError {
     /// The user pressed "Deny" on the consent screen, or the provider refused the request.
-    #[error("the provider refused the sign-in: {error}")]
+    #[error("the provider refused the sign-in: {}", Escaped::str(error))]
     Denied {
         /// The OAuth `error` code, e.g. `access_denied`.
         error: String,
@@ -74,16 +137,16 @@ pub enum FlowError {
     #[error("the callback carried no authorization code")]
     MissingCode,
     /// The token endpoint failed or answered with an error.
-    #[error("the token request failed: {0}")]
+    #[error("the token request failed: {}", Escaped::str(.0))]
     Token(String),
     /// The ID token is missing or failed verification.
-    #[error("the ID token is invalid: {0}")]
+    #[error("the ID token is invalid: {}", Escaped::str(.0))]
     IdToken(String),
     /// The userinfo endpoint failed, or its `sub` differs from the ID token's.
-    #[error("the userinfo request failed: {0}")]
+    #[error("the userinfo request failed: {}", Escaped::str(.0))]
     UserInfo(String),
     /// The session would not fit into cookies.
-    #[error("the session is too large to store: {0}")]
+    #[error("the session is too large to store: {}", Escaped::str(.0))]
     Session(String),
 }
 
@@ -154,5 +217,51 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("ScopesNotCovered("), "{shown}");
+    }
+
+    #[test]
+    fn escaped_text_cannot_forge_a_log_line() {
+        let shown =
+            Escaped::str("bad\nlevel=ERROR msg=\"forged\"\r\t\u{1b}[31m\u{202e}").to_string();
+        assert_eq!(
+            shown,
+            "bad\\nlevel=ERROR msg=\\\"forged\\\"\\r\\t\\u{1b}[31m\\u{202e}"
+        );
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        // Printable non-ASCII stays readable.
+        assert_eq!(Escaped::str("déjà vu").to_string(), "déjà vu");
+        // Invalid UTF-8 is shown byte by byte.
+        assert_eq!(Escaped::bytes(b"a\xff\xfeb").to_string(), "a\\xff\\xfeb");
+        assert_eq!(format!("{:?}", Escaped::str("x")), "\"x\"");
+    }
+
+    #[test]
+    fn escaped_text_is_bounded() {
+        let long = "a".repeat(10_000);
+        let shown = Escaped::str(&long).to_string();
+        assert_eq!(shown.chars().count(), Escaped::MAX_CHARS + 1);
+        assert!(shown.ends_with('…'));
+        let exact = "b".repeat(Escaped::MAX_CHARS);
+        assert_eq!(Escaped::str(&exact).to_string(), exact);
+        let bytes = vec![0xffu8; 1000];
+        assert!(Escaped::bytes(&bytes).to_string().len() < 5 * Escaped::MAX_CHARS);
+    }
+
+    #[test]
+    fn flow_errors_escape_provider_text() {
+        for e in [
+            FlowError::Denied {
+                error: "access_denied\nforged".into(),
+                description: None,
+            },
+            FlowError::Token("server said\r\nforged".into()),
+            FlowError::IdToken("x\nforged".into()),
+            FlowError::UserInfo("x\nforged".into()),
+            FlowError::Session("x\nforged".into()),
+        ] {
+            let text = e.to_string();
+            assert!(!text.contains('\n') && !text.contains('\r'), "{text}");
+            assert!(text.contains("\\nforged"), "{text}");
+        }
     }
 }

@@ -22,9 +22,9 @@ use axum::{
 use crate::{
     bearer::{bearer_token, BearerError},
     context::{self, RequestCtx},
-    refresh,
+    cross_site, refresh,
     rejection::{AuthRejection, TokenProblem},
-    requirement::{Accept, RequirementSource},
+    requirement::{Accept, CrossSite, RequirementSource},
     session::{self, now_unix},
     state::AuthState,
     user::HfUser,
@@ -54,8 +54,9 @@ where
         _state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         let parts: &Parts = parts;
-        let step =
-            context::of(parts).and_then(|ctx| credentials_of(parts, ctx, R::REQUIREMENT.accept));
+        let step = context::of(parts).and_then(|ctx| {
+            credentials_of(parts, ctx, R::REQUIREMENT.accept, R::REQUIREMENT.cross_site)
+        });
         extracted(parts, step, admit::<R>)
     }
 }
@@ -82,7 +83,7 @@ impl<S: Send + Sync> FromRequestParts<S> for HfUser {
         let parts: &Parts = parts;
         let step = context::of(parts).and_then(|ctx| match ctx.user.get() {
             Some(user) => Ok(Step::Ready(user.clone())),
-            None => credentials_of(parts, ctx, Accept::Any),
+            None => credentials_of(parts, ctx, Accept::Any, CrossSite::Refuse),
         });
         extracted(parts, step, keep)
     }
@@ -118,12 +119,15 @@ pub(crate) enum Step<'a> {
 }
 
 /// The request's credentials: a bearer token when there is an `Authorization` header (then
-/// the cookies are ignored: an API client is never redirected to a login page), else the
-/// session cookie. Synchronous; a cached token or session costs no allocation.
+/// the cookies are ignored: an API client is never redirected to a login page, and the token
+/// is not ambient, so cross-site rules do not apply), else the session cookie, refused for an
+/// unsafe method from another site unless the route allows it. Synchronous; a cached token
+/// or session costs no allocation.
 fn credentials_of<'a>(
     parts: &'a Parts,
     ctx: &RequestCtx,
     accept: Accept,
+    cross_site: CrossSite,
 ) -> Result<Step<'a>, AuthRejection> {
     match bearer_token(&parts.headers) {
         Err(bad) => Err(AuthRejection::token(TokenProblem::Header(bad))),
@@ -136,7 +140,13 @@ fn credentials_of<'a>(
             None => Ok(Step::Identify(token)),
         },
         Ok(None) if accept == Accept::Token => Err(AuthRejection::token(TokenProblem::Missing)),
-        Ok(None) => session_of(parts, ctx),
+        Ok(None) => {
+            if cross_site == CrossSite::Refuse {
+                cross_site::check(&parts.method, &parts.headers, &ctx.state.trusted_origins)
+                    .map_err(|reason| AuthRejection::cross_site(parts, reason))?;
+            }
+            session_of(parts, ctx)
+        }
     }
 }
 

@@ -21,6 +21,7 @@ mod bearer;
 pub mod config;
 mod context;
 mod cookies;
+mod cross_site;
 mod crypto;
 pub mod error;
 mod flow;
@@ -55,6 +56,7 @@ pub use session::{MAX_CHUNKS, SESSION_COOKIE};
 #[doc(hidden)]
 #[path = "internal/mod.rs"]
 pub mod __internal;
+pub use cross_site::CrossSiteRefusal;
 /// `#[hf_login]`: the handler runs only for a signed-in user whose *granted* scopes cover the
 /// list; others get a redirect to login (browsers), 401 or 403 (see [`AuthRejection`]).
 ///
@@ -110,7 +112,7 @@ pub use hf_auth_scopes::{mask_of, Role, ScopeSet, SCOPES};
 pub use mock::MockUser;
 pub use pages::escape as escape_html;
 pub use registry::{route_requirements, space_metadata, RouteRequirement, ScopeCheck};
-pub use rejection::{AuthRejection, Denial};
+pub use rejection::{AuthRejection, Denial, TokenRejection};
 pub use return_path::safe_return_path;
 pub use user::{HfUser, Org};
 

@@ -5,6 +5,7 @@
 //! protected request.
 
 use std::{
+    collections::VecDeque,
     sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
@@ -21,7 +22,10 @@ use openidconnect::{
 };
 use serde::Deserialize;
 
-use crate::{error::FlowError, user::Org};
+use crate::{
+    error::{Escaped, FlowError},
+    user::Org,
+};
 
 type OidcClient = CoreClient<
     EndpointSet,
@@ -32,8 +36,13 @@ type OidcClient = CoreClient<
     EndpointMaybeSet,
 >;
 
-/// The least time between two JWKS refetches, so forged `kid`s cannot make us hammer the provider.
-const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// The least time between two JWKS refetches for the same `kid` (one that the last refetch did
+/// not find): at most 3 a minute, so a provider stuck on a bad key is not hammered.
+const JWKS_REPEAT_INTERVAL: Duration = Duration::from_secs(20);
+/// The most JWKS refetches a minute in all, whatever the `kid`s (a provider that signs with
+/// ever new ones).
+const JWKS_MAX_PER_MINUTE: usize = 10;
+const MINUTE: Duration = Duration::from_secs(60);
 /// How far in the future an ID token's `iat` may be (clock skew).
 const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 
@@ -47,7 +56,64 @@ pub(crate) struct Provider {
     /// The ID-token verifier over the JWKS as last fetched: built at start-up and on a refetch,
     /// not on every login.
     verifier: RwLock<Arc<CoreIdTokenVerifier<'static>>>,
-    last_jwks_fetch: Mutex<Instant>,
+    jwks_refetches: Mutex<RefetchLog>,
+}
+
+/// Which `kid`s made the JWKS be fetched again in the last minute, and when.
+#[derive(Debug, Default)]
+struct RefetchLog {
+    /// Each `kid` refetched for in the last minute, with the time of its last refetch. At most
+    /// [`JWKS_MAX_PER_MINUTE`] entries.
+    kids: Vec<(Box<str>, Instant)>,
+    /// The times of the refetches of the last minute.
+    recent: VecDeque<Instant>,
+}
+
+impl RefetchLog {
+    /// Whether an ID token signed with `kid`, which the JWKS as last fetched lacks, may make us
+    /// fetch it again now: yes for a `kid` not tried in the last minute (a rotation can follow
+    /// another unknown `kid` within seconds), once per [`JWKS_REPEAT_INTERVAL`] for a `kid`
+    /// that a refetch did not find, and never more than [`JWKS_MAX_PER_MINUTE`] times a minute.
+    fn allow(&mut self, kid: &str, now: Instant) -> bool {
+        self.kids
+            .retain(|(_, t)| now.saturating_duration_since(*t) < MINUTE);
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= MINUTE)
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= JWKS_MAX_PER_MINUTE {
+            return false;
+        }
+        match self.kids.iter_mut().find(|(k, _)| **k == *kid) {
+            Some((_, last)) if now.saturating_duration_since(*last) < JWKS_REPEAT_INTERVAL => {
+                return false
+            }
+            Some((_, last)) => *last = now,
+            None => self.kids.push((kid.into(), now)),
+        }
+        self.recent.push_back(now);
+        true
+    }
+}
+
+/// The `kid` in an ID token's (unverified) header, `""` if it has none or it cannot be read.
+/// Only used to limit JWKS refetches; the signature is verified against the key of that `kid`.
+fn kid_of(id_token: &CoreIdToken) -> String {
+    #[derive(Deserialize)]
+    struct Header {
+        kid: Option<String>,
+    }
+    let compact = id_token.to_string();
+    let header = compact.split('.').next().unwrap_or_default();
+    base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<Header>(&json).ok())
+        .and_then(|h| h.kid)
+        .filter(|k| k.len() <= 256)
+        .unwrap_or_default()
 }
 
 /// What a successful token request and verification yield.
@@ -110,6 +176,9 @@ impl UserInfo {
     }
 }
 
+/// The error and its sources, as raw text: it may carry the provider's words (an OAuth error
+/// description, a response body), so it is only ever logged or shown through [`Escaped`]
+/// (the `Display` of [`FlowError`] and [`crate::ConfigError`] does that).
 fn error_text<E: std::error::Error>(e: &E) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
@@ -197,7 +266,8 @@ impl Provider {
                 "giving up".to_owned()
             };
             crate::notice::warn(format_args!(
-                "OpenID discovery at {discovery_url} failed (attempt {attempt} of {attempts}): {error}; {next}"
+                "OpenID discovery at {discovery_url} failed (attempt {attempt} of {attempts}): {}; {next}",
+                Escaped::str(&error)
             ));
             if !retry {
                 let reason = if retryable && attempt < attempts {
@@ -251,7 +321,7 @@ impl Provider {
             jwks_uri,
             userinfo_url,
             verifier: RwLock::new(Arc::new(verifier)),
-            last_jwks_fetch: Mutex::new(Instant::now()),
+            jwks_refetches: Mutex::new(RefetchLog::default()),
         })
     }
 
@@ -310,7 +380,7 @@ impl Provider {
                     SignatureVerificationError::NoMatchingKey,
                 )) if !refetched => {
                     refetched = true;
-                    if !self.refetch_jwks().await {
+                    if !self.refetch_jwks(&kid_of(id_token)).await {
                         return Err(FlowError::IdToken(
                             "no key in the provider's JWKS matches the ID token".into(),
                         ));
@@ -335,14 +405,17 @@ impl Provider {
             .map(|claims| claims.subject().as_str().to_owned())
     }
 
-    /// Fetches the JWKS again (key rotation); at most once per [`JWKS_REFETCH_INTERVAL`].
-    async fn refetch_jwks(&self) -> bool {
-        {
-            let mut last = self.last_jwks_fetch.lock().expect("jwks time lock");
-            if last.elapsed() < JWKS_REFETCH_INTERVAL {
-                return false;
-            }
-            *last = Instant::now();
+    /// Fetches the JWKS again (key rotation) for an ID token signed with `kid`, if
+    /// [`RefetchLog::allow`] allows it.
+    async fn refetch_jwks(&self, kid: &str) -> bool {
+        let allowed = self
+            .jwks_refetches
+            .lock()
+            .expect("jwks refetch lock")
+            .allow(kid, Instant::now());
+        if !allowed {
+            tracing::debug!(kid = %Escaped::str(kid), "not refetching the JWKS again so soon for this key ID");
+            return false;
         }
         let jwks_url = openidconnect::JsonWebKeySetUrl::from_url(self.jwks_uri.clone());
         match CoreJsonWebKeySet::fetch_async(&jwks_url, &self.http).await {
@@ -356,7 +429,7 @@ impl Provider {
                 true
             }
             Err(e) => {
-                tracing::warn!(error = %error_text(&e), "refetching the JWKS failed");
+                tracing::warn!(error = %Escaped::str(&error_text(&e)), "refetching the JWKS failed");
                 false
             }
         }
@@ -444,5 +517,44 @@ fn tokens_of(response: &CoreTokenResponse) -> Tokens {
         granted_scopes: response
             .scopes()
             .map(|s| s.iter().map(|s| s.as_str().to_owned()).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_new_kid_refetches_and_repeats_are_bounded() {
+        let mut log = RefetchLog::default();
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert!(log.allow("unknown", at(0)));
+        // Another kid right after: a real rotation is not held back by the first.
+        assert!(log.allow("rotated", at(1)));
+        // Repeats of a kid that a refetch did not find: once per 20 s.
+        assert!(!log.allow("unknown", at(2)));
+        assert!(!log.allow("unknown", at(19_999)));
+        assert!(log.allow("unknown", at(20_000)));
+        assert!(!log.allow("unknown", at(30_000)));
+        assert!(log.allow("unknown", at(40_000)));
+        let repeats = (0..600u64)
+            .filter(|i| log.allow("stuck", at(100_000 + i * 100)))
+            .count();
+        assert_eq!(repeats, 3, "a kid repeated for a minute refetches 3 times");
+    }
+
+    #[test]
+    fn refetches_are_bounded_in_all() {
+        let mut log = RefetchLog::default();
+        let t0 = Instant::now();
+        let allowed = (0..100u64)
+            .filter(|i| log.allow(&format!("kid-{i}"), t0 + Duration::from_millis(*i)))
+            .count();
+        assert_eq!(allowed, JWKS_MAX_PER_MINUTE);
+        assert!(log.kids.len() <= JWKS_MAX_PER_MINUTE);
+        // A minute later, new kids refetch again.
+        assert!(log.allow("kid-late", t0 + Duration::from_secs(61)));
+        assert!(log.kids.len() <= JWKS_MAX_PER_MINUTE);
     }
 }

@@ -6,7 +6,7 @@ use axum::{
     http::{
         header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE},
         request::Parts,
-        HeaderValue, StatusCode,
+        HeaderMap, HeaderValue, StatusCode,
     },
     response::{Html, IntoResponse, Response},
     Json,
@@ -16,6 +16,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
 use crate::{
     bearer::{self, BadAuthorization, BearerError},
+    cross_site::CrossSiteRefusal,
     pages,
     return_path::safe_return_path,
     state::AuthState,
@@ -71,6 +72,14 @@ pub enum AuthRejection {
     },
     /// The guard ran on a router that `attach` was not called on (a programming error): 500.
     NotAttached,
+    /// A cookie-authenticated request with an unsafe method (POST, PUT, DELETE, ...) came from
+    /// another site (cross-site request forgery): 403, naming the reason.
+    CrossSite {
+        /// Whether the caller is a browser.
+        html: bool,
+        /// What gave it away.
+        reason: CrossSiteRefusal,
+    },
     /// An API client's `Authorization` header or Hugging Face token gives no user: 400 or 401
     /// with `WWW-Authenticate: Bearer ...` (RFC 6750); never a redirect.
     Token(TokenRejection),
@@ -103,12 +112,75 @@ pub(crate) enum TokenProblem {
     InsufficientScope(Vec<&'static str>),
 }
 
-fn wants_html(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+/// Whether the caller is a browser loading a page (it gets a redirect or an HTML page) rather
+/// than an API call (it gets JSON). Fetch metadata decide first: `Sec-Fetch-Mode: navigate`, or
+/// `Sec-Fetch-Dest` `document`, `iframe` or `frame`, is a page; the modes `cors`, `no-cors`,
+/// `same-origin` and `websocket` are API calls (a `fetch()` cannot follow a redirect to the
+/// provider's login page). Without them, `Accept` decides: HTML (`text/html`,
+/// `application/xhtml+xml`) must be acceptable (q > 0) and preferred strictly over JSON
+/// (`application/json`, `*/*+json`); wildcards alone (`*/*`) are not HTML. Allocates nothing.
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
+    let token = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.as_bytes().trim_ascii())
+            .filter(|v| !v.is_empty())
+    };
+    let is = |v: &[u8], names: &[&str]| names.iter().any(|n| v.eq_ignore_ascii_case(n.as_bytes()));
+    let mode = token("sec-fetch-mode");
+    let dest = token("sec-fetch-dest");
+    if mode.is_some_and(|m| is(m, &["navigate", "nested-navigate"]))
+        || dest.is_some_and(|d| is(d, &["document", "iframe", "frame"]))
+    {
+        return true;
+    }
+    if mode.is_some_and(|m| is(m, &["cors", "no-cors", "same-origin", "websocket"])) {
+        return false;
+    }
+    let (mut html, mut json) = (0u16, 0u16);
+    for value in headers.get_all(ACCEPT) {
+        for range in value.as_bytes().split(|&b| b == b',') {
+            let mut parts = range.split(|&b| b == b';');
+            let media = parts.next().unwrap_or_default().trim_ascii();
+            let mut q = 1000;
+            for param in parts {
+                let mut kv = param.splitn(2, |&b| b == b'=');
+                let key = kv.next().unwrap_or_default().trim_ascii();
+                if key.eq_ignore_ascii_case(b"q") {
+                    q = kv.next().and_then(qvalue).unwrap_or(0);
+                }
+            }
+            if is(media, &["text/html", "application/xhtml+xml"]) {
+                html = html.max(q);
+            } else if is(media, &["application/json"])
+                || (media.len() > 5 && media[media.len() - 5..].eq_ignore_ascii_case(b"+json"))
+            {
+                json = json.max(q);
+            }
+        }
+    }
+    html > 0 && html > json
+}
+
+/// An HTTP quality value (`0`, `0.5`, `1.000`) in thousandths; `None` if malformed.
+fn qvalue(v: &[u8]) -> Option<u16> {
+    let v = v.trim_ascii();
+    let (int, frac) = match v.iter().position(|&b| b == b'.') {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &b""[..]),
+    };
+    if frac.len() > 3 || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut thousandths = 0u16;
+    for i in 0..3 {
+        thousandths = thousandths * 10 + frac.get(i).map_or(0, |d| u16::from(d - b'0'));
+    }
+    match int {
+        b"0" => Some(thousandths),
+        b"1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 /// The login route, carrying the path of this request to come back to. The path is the one
@@ -134,14 +206,21 @@ impl AuthRejection {
 
     pub(crate) fn unavailable(parts: &Parts, retry_after: std::time::Duration) -> AuthRejection {
         AuthRejection::Unavailable {
-            html: wants_html(parts) && !parts.headers.contains_key(AUTHORIZATION),
+            html: wants_html(&parts.headers) && !parts.headers.contains_key(AUTHORIZATION),
             retry_after,
+        }
+    }
+
+    pub(crate) fn cross_site(parts: &Parts, reason: CrossSiteRefusal) -> AuthRejection {
+        AuthRejection::CrossSite {
+            html: wants_html(&parts.headers),
+            reason,
         }
     }
 
     pub(crate) fn not_signed_in(parts: &Parts, state: &AuthState) -> AuthRejection {
         AuthRejection::NotSignedIn {
-            html: wants_html(parts),
+            html: wants_html(&parts.headers),
             login_url: login_url(parts, state),
         }
     }
@@ -152,7 +231,7 @@ impl AuthRejection {
             return AuthRejection::token(TokenProblem::InsufficientScope(missing.clone()));
         }
         AuthRejection::Forbidden {
-            html: wants_html(parts) && !token,
+            html: wants_html(&parts.headers) && !token,
             denial,
             login_url: login_url(parts, state),
         }
@@ -241,6 +320,32 @@ impl IntoResponse for AuthRejection {
                     r
                 }
             }
+            AuthRejection::CrossSite { html, reason } => {
+                tracing::info!(%reason, "refused a cross-site request");
+                if html {
+                    (
+                        StatusCode::FORBIDDEN,
+                        Html(pages::page(
+                            "Request refused",
+                            &[format!(
+                                "This request came from another site, so it was not sent on your behalf: {}.",
+                                pages::escape(&reason.to_string())
+                            )],
+                            ("/", "Go to the app"),
+                        )),
+                    )
+                        .into_response()
+                } else {
+                    (
+                        StatusCode::FORBIDDEN,
+                        Json(serde_json::json!({
+                            "error": "cross_site_request",
+                            "error_description": reason.to_string(),
+                        })),
+                    )
+                        .into_response()
+                }
+            }
             AuthRejection::Token(TokenRejection(problem)) => match problem {
                 TokenProblem::Header(bad) => bearer::bad_authorization_response(&bad),
                 TokenProblem::Token(e) => bearer::error_response(&e),
@@ -291,5 +396,132 @@ impl IntoResponse for AuthRejection {
             }
         };
         no_store(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(pairs: &[(&str, &str)]) -> bool {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        wants_html(&h)
+    }
+
+    const BROWSER_ACCEPT: &str =
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
+
+    #[test]
+    fn fetch_metadata_decide_first() {
+        // Navigations and frame loads are pages, whatever Accept says.
+        for (mode, dest) in [
+            ("navigate", "document"),
+            ("navigate", "iframe"),
+            ("navigate", ""),
+            ("NAVIGATE", ""),
+            (" navigate ", ""),
+            ("", "document"),
+            ("", "iframe"),
+            ("no-cors", "iframe"),
+        ] {
+            let mut h = vec![("accept", "application/json")];
+            if !mode.is_empty() {
+                h.push(("sec-fetch-mode", mode));
+            }
+            if !dest.is_empty() {
+                h.push(("sec-fetch-dest", dest));
+            }
+            assert!(html(&h), "{mode:?} {dest:?}");
+        }
+        // fetch() and XHR are API calls, even when they ask for HTML.
+        for mode in ["cors", "no-cors", "same-origin", "websocket", "CORS"] {
+            assert!(
+                !html(&[
+                    ("sec-fetch-mode", mode),
+                    ("sec-fetch-dest", "empty"),
+                    ("accept", "text/html")
+                ]),
+                "{mode}"
+            );
+        }
+        // Unknown fetch metadata: Accept decides.
+        assert!(html(&[
+            ("sec-fetch-mode", "future-mode"),
+            ("accept", "text/html")
+        ]));
+        assert!(!html(&[
+            ("sec-fetch-dest", "empty"),
+            ("accept", "application/json")
+        ]));
+    }
+
+    #[test]
+    fn accept_with_q_values() {
+        for (accept, want) in [
+            (BROWSER_ACCEPT, true),
+            ("text/html", true),
+            ("TEXT/HTML", true),
+            ("  text/html  ;  q = 0.5 ", true),
+            ("application/xhtml+xml", true),
+            ("text/html;q=0", false),
+            ("text/html;q=0.000", false),
+            ("text/html; Q=0", false),
+            ("*/*", false),
+            ("text/*", false),
+            ("", false),
+            ("application/json", false),
+            ("application/json, text/html;q=0.9", false),
+            ("text/html, application/json;q=0.9", true),
+            ("text/html;q=0.5, application/json;q=0.5", false),
+            ("application/problem+json, text/html;q=0.8", false),
+            ("text/html;level=1;q=0.7, application/json;q=0.6", true),
+            // A malformed q makes the range unacceptable.
+            ("text/html;q=2", false),
+            ("text/html;q=1.5", false),
+            ("text/html;q=0.1234", false),
+            ("text/html;q=abc", false),
+            ("text/html;q=", false),
+            ("text/html;q=1.000", true),
+            ("text/html;q=0.001", true),
+            ("text/htmlx", false),
+            ("xtext/html", false),
+            (",,;,text/html", true),
+        ] {
+            assert_eq!(html(&[("accept", accept)]), want, "{accept:?}");
+        }
+        // Several Accept lines count together.
+        assert!(!html(&[
+            ("accept", "text/html;q=0.4"),
+            ("accept", "application/json")
+        ]));
+        assert!(html(&[("accept", "image/png"), ("accept", "text/html")]));
+        assert!(!html(&[]));
+    }
+
+    #[test]
+    fn quality_values() {
+        for (v, q) in [
+            ("0", Some(0)),
+            ("1", Some(1000)),
+            ("0.5", Some(500)),
+            ("0.25", Some(250)),
+            ("0.125", Some(125)),
+            ("1.0", Some(1000)),
+            ("1.", Some(1000)),
+            ("1.001", None),
+            ("0.", Some(0)),
+            ("00.5", None),
+            ("-0.5", None),
+            ("", None),
+            (".5", None),
+        ] {
+            assert_eq!(qvalue(v.as_bytes()), q, "{v:?}");
+        }
     }
 }

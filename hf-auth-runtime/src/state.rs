@@ -43,7 +43,12 @@ impl Routes {
 pub(crate) struct AuthState {
     pub routes: Routes,
     pub policy: CookiePolicy,
+    /// The key of the session cookies.
     pub key: CookieKey,
+    /// The key of the per-login flow cookies.
+    pub flow_key: CookieKey,
+    /// The origins whose cross-site requests with an unsafe method are accepted.
+    pub trusted_origins: crate::cross_site::TrustedOrigins,
     /// Sessions already decoded (bounded; see [`SessionCache`]).
     pub cache: SessionCache,
     /// The scopes the app asks for.

@@ -141,6 +141,6 @@ async fn finish(
         session::write(headers, state.policy, &state.key, &data)
             .map_err(|e| FlowError::Session(e.to_string()))?,
     );
-    tracing::info!(user = %data.handle, orgs = data.orgs.len(), "signed in");
+    tracing::info!(user = %crate::error::Escaped::str(&data.handle), orgs = data.orgs.len(), "signed in");
     Ok(Outcome::SignedIn(pending.target))
 }

@@ -1,22 +1,71 @@
 //! `GET /oauth/huggingface/logout`: ends the session and goes back to a same-site page.
+//!
+//! Another site cannot sign a user out without a click: a logout that a page of another site
+//! started (`Sec-Fetch-Site: cross-site` or `same-site`) shows a button instead, which posts
+//! back to this route from the app's own page. Same-origin and typed navigations (`none`), and
+//! clients that send no fetch metadata, log out at once.
 
 use axum::{
     extract::{OriginalUri, State},
-    http::HeaderMap,
-    response::Response,
+    http::{HeaderMap, Method, StatusCode},
+    response::{Html, IntoResponse, Response},
 };
 
 use super::{misplaced, query::query_param, redirect};
-use crate::{return_path::safe_return_path, session, state::SharedState};
+use crate::{cross_site, pages, return_path::safe_return_path, session, state::SharedState};
 
 pub(super) async fn logout(
     State(state): State<SharedState>,
     OriginalUri(uri): OriginalUri,
+    method: Method,
     headers: HeaderMap,
 ) -> Response {
     if let Some(r) = misplaced(uri.path(), &state.routes.logout, "logout") {
         return r;
     }
     let target = safe_return_path(query_param(uri.query(), "_target_url").as_deref()).to_owned();
+    if method == Method::GET && started_by_another_site(&headers) {
+        return confirm(&state, &target);
+    }
+    if method == Method::POST {
+        // The confirmation posts from the app's own page; any other site's post is refused.
+        if let Err(reason) = cross_site::check(&method, &headers, &state.trusted_origins) {
+            tracing::info!(%reason, "refused a cross-site logout");
+            return (StatusCode::FORBIDDEN, "cross-site logout refused").into_response();
+        }
+    }
     redirect(&target, session::clear(&headers, state.policy))
+}
+
+/// Whether the browser says a page of another site (or of a sibling subdomain) started this
+/// navigation.
+fn started_by_another_site(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-site").is_some_and(|v| {
+        v.as_bytes().eq_ignore_ascii_case(b"cross-site")
+            || v.as_bytes().eq_ignore_ascii_case(b"same-site")
+    })
+}
+
+/// A page with a button that signs out: one click, from the app's own origin.
+fn confirm(state: &SharedState, target: &str) -> Response {
+    let action = format!(
+        "{}?_target_url={}",
+        state.routes.logout,
+        percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let body = pages::page(
+        "Sign out?",
+        &[format!(
+            "Another site sent you here to sign out of this app. \
+             <form method=\"post\" action=\"{}\"><button class=\"button\" type=\"submit\">Sign out</button></form>",
+            pages::escape(&action)
+        )],
+        ("/", "Stay signed in"),
+    );
+    let mut r = (StatusCode::OK, Html(body)).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r
 }

@@ -39,7 +39,7 @@ where
         )
         .route(
             &format!("{base}{}", crate::state::LOGOUT),
-            get(logout::logout),
+            get(logout::logout).post(logout::logout),
         )
         .with_state(state)
 }

@@ -42,7 +42,7 @@ impl PendingLogin {
 
     /// The `Set-Cookie` header that stores it under `name`.
     pub fn cookie(&self, state: &AuthState, name: String) -> HeaderValue {
-        let value = state.key.seal(
+        let value = state.flow_key.seal(
             &name,
             &postcard::to_allocvec(self).expect("a pending login serializes"),
         );
@@ -54,7 +54,7 @@ impl PendingLogin {
     /// The pending login sealed in cookie `name`; `None` if forged or sealed with another key.
     pub fn open(state: &AuthState, name: &str, value: &str) -> Option<PendingLogin> {
         state
-            .key
+            .flow_key
             .open(name, value)
             .and_then(|bytes| postcard::from_bytes(&bytes).ok())
     }
