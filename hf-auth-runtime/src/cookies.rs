@@ -7,6 +7,8 @@ use axum::http::{
 };
 use cookie::{Cookie, SameSite};
 
+use crate::session::codec::{Names, HOST_NAMES, PLAIN_NAMES};
+
 /// How cookies are set: `Secure; SameSite=None; Partitioned` behind https (Spaces show apps in
 /// an iframe on huggingface.co, where browsers increasingly block unpartitioned third-party
 /// cookies; a partitioned cookie is kept per top-level site, CHIPS), `SameSite=Lax` on
@@ -17,6 +19,34 @@ pub(crate) struct CookiePolicy {
 }
 
 impl CookiePolicy {
+    /// The names of the session's cookies: `__Host-` prefixed when they are `Secure`.
+    pub fn session_names(&self) -> Names {
+        if self.secure {
+            HOST_NAMES
+        } else {
+            PLAIN_NAMES
+        }
+    }
+
+    /// The names a session had before this policy's (behind https, the plain ones): read
+    /// once, then replaced and removed, so a change of names does not sign everyone out.
+    pub fn legacy_session_names(&self) -> &'static [&'static str] {
+        if self.secure {
+            PLAIN_NAMES
+        } else {
+            &[]
+        }
+    }
+
+    /// The prefix of the flow cookies' names.
+    pub fn flow_prefix(&self) -> &'static str {
+        if self.secure {
+            "__Host-hf_auth_flow_"
+        } else {
+            "hf_auth_flow_"
+        }
+    }
+
     pub fn build(&self, name: String, value: String, max_age_secs: i64) -> Cookie<'static> {
         let mut c = Cookie::new(name, value);
         c.set_path("/");

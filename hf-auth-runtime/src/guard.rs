@@ -161,8 +161,12 @@ fn token_error(parts: &Parts, e: BearerError) -> AuthRejection {
 /// in the cache. A missing, forged or ended session is "not signed in".
 pub(crate) fn session_of<'a>(parts: &Parts, ctx: &RequestCtx) -> Result<Step<'a>, AuthRejection> {
     let state: &AuthState = &ctx.state;
-    let Some(data) = state.cache.decode(&state.key, &parts.headers) else {
-        return Err(AuthRejection::not_signed_in(parts, state));
+    let names = state.policy.session_names();
+    let data = match state.cache.decode(&state.key, &parts.headers, names) {
+        Some(data) => data,
+        None => {
+            legacy_session(parts, ctx).ok_or_else(|| AuthRejection::not_signed_in(parts, state))?
+        }
     };
     let now = now_unix();
     if now >= data.session_ends_at {
@@ -173,6 +177,28 @@ pub(crate) fn session_of<'a>(parts: &Parts, ctx: &RequestCtx) -> Result<Step<'a>
         return Ok(Step::Refresh(HfUser(data)));
     }
     Ok(Step::Ready(HfUser(data)))
+}
+
+/// A session under the names used before (`hf_auth_session` once the app is behind https):
+/// read once, stored again under the current names and its old cookies removed. Off the hot
+/// path: only for requests without a current session.
+#[cold]
+fn legacy_session(
+    parts: &Parts,
+    ctx: &RequestCtx,
+) -> Option<std::sync::Arc<crate::session::SessionData>> {
+    let state: &AuthState = &ctx.state;
+    let legacy = state.policy.legacy_session_names();
+    if legacy.is_empty() || crate::cookies::find_cookie(&parts.headers, legacy[0]).is_none() {
+        return None;
+    }
+    let names: crate::session::codec::Names = legacy.try_into().ok()?;
+    let data = crate::session::codec::decode_counting(&state.key, &parts.headers, names)?.0;
+    match session::write(&parts.headers, state.policy, &state.key, &data) {
+        Ok(set) => ctx.set_cookies(set),
+        Err(e) => tracing::warn!(error = %e, "could not store a session under its new names"),
+    }
+    Some(std::sync::Arc::new(data))
 }
 
 /// The future of an extractor that read the session (`step`) and ends with `finish`. Decided

@@ -11,9 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::{
     error_page, misplaced,
-    pending::{
-        flow_cookie_name, PendingLogin, FLOW_COOKIE_PREFIX, FLOW_LIFETIME, STATE_RANDOM_LEN,
-    },
+    pending::{flow_cookie_name, PendingLogin, FLOW_LIFETIME, STATE_RANDOM_LEN},
     query::CallbackParams,
     redirect,
 };
@@ -74,12 +72,12 @@ async fn finish(
     let Backend::Real(provider) = &state.backend else {
         return Err(FlowError::StateMismatch);
     };
-    let name = flow_cookie_name(random);
+    let name = flow_cookie_name(state.policy.flow_prefix(), random);
     let Some(cookie) = find_cookie(headers, &name) else {
         if params.error.is_some() {
             return Err(denied(&params));
         }
-        let others = cookie_names_with_prefix(headers, FLOW_COOKIE_PREFIX)
+        let others = cookie_names_with_prefix(headers, state.policy.flow_prefix())
             .next()
             .is_some();
         if others {

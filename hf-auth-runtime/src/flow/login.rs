@@ -8,9 +8,7 @@ use axum::{
 
 use super::{
     error_page, misplaced,
-    pending::{
-        flow_cookie_name, random_state, PendingLogin, FLOW_COOKIE_PREFIX, MAX_PENDING_LOGINS,
-    },
+    pending::{flow_cookie_name, random_state, PendingLogin, MAX_PENDING_LOGINS},
     query::query_param,
     redirect,
 };
@@ -61,7 +59,8 @@ pub(super) async fn login(
                 used: false,
             };
             let mut set = Vec::new();
-            let older: Vec<&str> = cookie_names_with_prefix(&headers, FLOW_COOKIE_PREFIX).collect();
+            let older: Vec<&str> =
+                cookie_names_with_prefix(&headers, state.policy.flow_prefix()).collect();
             if older.len() >= MAX_PENDING_LOGINS {
                 set.extend(
                     older
@@ -69,7 +68,10 @@ pub(super) async fn login(
                         .map(|old| state.policy.removal_header(old.to_owned())),
                 );
             }
-            set.push(pending.cookie(&state, flow_cookie_name(&random)));
+            set.push(pending.cookie(
+                &state,
+                flow_cookie_name(state.policy.flow_prefix(), &random),
+            ));
             redirect(url.as_str(), set)
         }
     }

@@ -11,7 +11,6 @@ use crate::state::AuthState;
 
 /// How long a login may take between the login route and the callback.
 pub(super) const FLOW_LIFETIME: Duration = Duration::from_secs(600);
-pub(super) const FLOW_COOKIE_PREFIX: &str = "hf_auth_flow_";
 /// Random characters of a `state` (24 random bytes, base64url).
 pub(super) const STATE_RANDOM_LEN: usize = 32;
 /// Flow cookies a browser may hold at once; older ones are dropped beyond that.
@@ -60,8 +59,9 @@ impl PendingLogin {
     }
 }
 
-pub(super) fn flow_cookie_name(random: &str) -> String {
-    format!("{FLOW_COOKIE_PREFIX}{}", &random[..16])
+/// The flow cookie of a login whose `state` starts with `random` (`prefix`: the policy's).
+pub(super) fn flow_cookie_name(prefix: &str, random: &str) -> String {
+    format!("{prefix}{}", &random[..16])
 }
 
 pub(super) fn random_state() -> String {

@@ -31,7 +31,8 @@ pub fn bench_attach(auth: &HfAuth, parts: &mut Parts) {
 
 /// Seals `user`'s session into its cookies `(name, value)`, as a login does.
 pub fn bench_encode_session(auth: &HfAuth, user: &HfUser) -> Vec<(String, String)> {
-    session::encode(&auth.state.key, &user.0).expect("the session fits in cookies")
+    session::encode(&auth.state.key, &user.0, auth.state.policy.session_names())
+        .expect("the session fits in cookies")
 }
 
 /// Parses and verifies `id_token` as the callback does once the token endpoint has answered:

@@ -3,8 +3,8 @@
 use axum::http::HeaderMap;
 
 use super::{
-    codec::{decode_counting, CHUNK_NAMES},
-    SessionData, SESSION_COOKIE,
+    codec::{decode_counting, Names},
+    SessionData,
 };
 use crate::{
     cookies::{find_cookie, find_cookie_bytes},
@@ -101,9 +101,10 @@ impl SessionCache {
         &self,
         key: &CookieKey,
         headers: &HeaderMap,
+        names: Names,
     ) -> Option<std::sync::Arc<SessionData>> {
         // Compared as bytes with what the cache holds (text, checked when it was decoded).
-        let value = find_cookie_bytes(headers, SESSION_COOKIE)?;
+        let value = find_cookie_bytes(headers, names[0])?;
         let tail: [u8; 16] = value.get(value.len().checked_sub(16)?..)?.try_into().ok()?;
         let tag = u64::from_le_bytes(tail[8..].try_into().expect("8 bytes"));
         let shard = &self.shards[usize::from(tail[0]) % CACHE_SHARDS];
@@ -121,15 +122,15 @@ impl SessionCache {
             let same = rest
                 .iter()
                 .enumerate()
-                .all(|(i, v)| find_cookie_bytes(headers, CHUNK_NAMES[i + 1]) == Some(v.as_bytes()));
+                .all(|(i, v)| find_cookie_bytes(headers, names[i + 1]) == Some(v.as_bytes()));
             if same {
                 return Some(data);
             }
         }
-        let (data, chunks) = decode_counting(key, headers)?;
+        let (data, chunks) = decode_counting(key, headers, names)?;
         let data = std::sync::Arc::new(data);
         // Decoded: every value is the session's, and text.
-        let values: Vec<&str> = CHUNK_NAMES[..chunks]
+        let values: Vec<&str> = names[..chunks]
             .iter()
             .map(|name| find_cookie(headers, name))
             .collect::<Option<_>>()?;
@@ -164,7 +165,7 @@ impl SessionCache {
 mod tests {
     use super::*;
     use crate::session::{
-        codec::encode,
+        codec::{encode, PLAIN_NAMES},
         tests::{headers_of, key, user_in_orgs},
     };
 
@@ -172,10 +173,13 @@ mod tests {
     fn the_cache_answers_what_decoding_answers_and_stays_bounded() {
         let cache = SessionCache::default();
         let data = user_in_orgs(2);
-        let cookies = encode(&key(), &data).unwrap();
+        let cookies = encode(&key(), &data, PLAIN_NAMES).unwrap();
         let h = headers_of(&cookies);
-        assert!(*cache.decode(&key(), &h).unwrap() == data);
-        assert!(*cache.decode(&key(), &h).unwrap() == data, "a hit");
+        assert!(*cache.decode(&key(), &h, PLAIN_NAMES).unwrap() == data);
+        assert!(
+            *cache.decode(&key(), &h, PLAIN_NAMES).unwrap() == data,
+            "a hit"
+        );
         assert_eq!(cache.len(), 1);
         // Same tag (last 16 characters), different value: not a hit, and refused.
         let (name, value) = &cookies[0];
@@ -185,15 +189,17 @@ mod tests {
             &value[value.len() - 16..]
         );
         assert!(cache
-            .decode(&key(), &headers_of(&[(name.clone(), forged)]))
+            .decode(&key(), &headers_of(&[(name.clone(), forged)]), PLAIN_NAMES)
             .is_none());
         // Another key: the cache of that app is another cache, and decoding fails.
         let other = CookieKey::derive(b"another secret, just as long ....", "test");
-        assert!(SessionCache::default().decode(&other, &h).is_none());
+        assert!(SessionCache::default()
+            .decode(&other, &h, PLAIN_NAMES)
+            .is_none());
         // Bounded.
         for _ in 0..3000 {
-            let c = encode(&key(), &user_in_orgs(0)).unwrap();
-            assert!(cache.decode(&key(), &headers_of(&c)).is_some());
+            let c = encode(&key(), &user_in_orgs(0), PLAIN_NAMES).unwrap();
+            assert!(cache.decode(&key(), &headers_of(&c), PLAIN_NAMES).is_some());
         }
         assert!(cache.len() <= CACHE_SHARDS * CACHE_PER_SHARD);
     }
@@ -202,32 +208,36 @@ mod tests {
     fn split_sessions_are_cached_only_with_all_their_cookies() {
         let cache = SessionCache::default();
         let data = user_in_orgs(300);
-        let a = encode(&key(), &data).unwrap();
+        let a = encode(&key(), &data, PLAIN_NAMES).unwrap();
         assert!(a.len() >= 3, "{} cookies", a.len());
-        assert!(*cache.decode(&key(), &headers_of(&a)).unwrap() == data);
+        assert!(*cache.decode(&key(), &headers_of(&a), PLAIN_NAMES).unwrap() == data);
         assert_eq!(cache.len(), 1);
         assert!(
-            *cache.decode(&key(), &headers_of(&a)).unwrap() == data,
+            *cache.decode(&key(), &headers_of(&a), PLAIN_NAMES).unwrap() == data,
             "a hit"
         );
         // The first cookie matches the entry, a further one does not: decoded, and refused.
-        let b = encode(&key(), &user_in_orgs(300)).unwrap();
+        let b = encode(&key(), &user_in_orgs(300), PLAIN_NAMES).unwrap();
         let mut mixed = a.clone();
         mixed[1] = b[1].clone();
-        assert!(cache.decode(&key(), &headers_of(&mixed)).is_none());
+        assert!(cache
+            .decode(&key(), &headers_of(&mixed), PLAIN_NAMES)
+            .is_none());
         let mut tampered = a.clone();
         tampered[2].1.replace_range(..4, "AAAA");
-        assert!(cache.decode(&key(), &headers_of(&tampered)).is_none());
+        assert!(cache
+            .decode(&key(), &headers_of(&tampered), PLAIN_NAMES)
+            .is_none());
         // A missing further cookie is no hit either.
         assert!(cache
-            .decode(&key(), &headers_of(&a[..a.len() - 1]))
+            .decode(&key(), &headers_of(&a[..a.len() - 1]), PLAIN_NAMES)
             .is_none());
         // The entry survived the refusals and still answers the whole session.
-        assert!(*cache.decode(&key(), &headers_of(&a)).unwrap() == data);
+        assert!(*cache.decode(&key(), &headers_of(&a), PLAIN_NAMES).unwrap() == data);
         // Bounded in bytes as well as in entries.
         for _ in 0..200 {
-            let c = encode(&key(), &user_in_orgs(300)).unwrap();
-            assert!(cache.decode(&key(), &headers_of(&c)).is_some());
+            let c = encode(&key(), &user_in_orgs(300), PLAIN_NAMES).unwrap();
+            assert!(cache.decode(&key(), &headers_of(&c), PLAIN_NAMES).is_some());
         }
         for shard in &cache.shards {
             let shard = shard.lock().unwrap();

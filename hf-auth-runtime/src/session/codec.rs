@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 
-use super::{now_unix, SessionData, MAX_CHUNKS, SESSION_COOKIE};
+use super::{now_unix, SessionData, MAX_CHUNKS, SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::{
     cookies::{cookie_names_with_prefix, find_cookie, CookiePolicy},
     crypto::CookieKey,
@@ -15,8 +15,11 @@ const CHUNK_DATA: usize = 2900;
 const FORMAT: u8 = 1;
 const HEADER_LEN: usize = 1 + 1 + 1 + 8;
 
-/// The names of a session's cookies, in order: `hf_auth_session`, then `hf_auth_session_1`...
-pub(super) const CHUNK_NAMES: [&str; MAX_CHUNKS] = [
+/// The names of a session's cookies, in order.
+pub(crate) type Names = &'static [&'static str; MAX_CHUNKS];
+
+/// Over plain http: `hf_auth_session`, then `hf_auth_session_1`...
+pub(crate) const PLAIN_NAMES: Names = &[
     SESSION_COOKIE,
     "hf_auth_session_1",
     "hf_auth_session_2",
@@ -24,9 +27,15 @@ pub(super) const CHUNK_NAMES: [&str; MAX_CHUNKS] = [
     "hf_auth_session_4",
 ];
 
-fn chunk_name(i: usize) -> String {
-    CHUNK_NAMES[i].to_owned()
-}
+/// Over https: `__Host-` names, which the browser accepts only `Secure`, with `Path=/` and no
+/// `Domain`, so a sibling subdomain cannot plant or toss them.
+pub(crate) const HOST_NAMES: Names = &[
+    SECURE_SESSION_COOKIE,
+    "__Host-hf_auth_session_1",
+    "__Host-hf_auth_session_2",
+    "__Host-hf_auth_session_3",
+    "__Host-hf_auth_session_4",
+];
 
 /// Errors of encoding a session.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +48,7 @@ pub(crate) enum EncodeError {
 pub(crate) fn encode(
     key: &CookieKey,
     data: &SessionData,
+    names: Names,
 ) -> Result<Vec<(String, String)>, EncodeError> {
     let bytes = postcard::to_allocvec(data).expect("a session always serializes");
     let count = bytes.len().div_ceil(CHUNK_DATA).max(1);
@@ -56,7 +66,7 @@ pub(crate) fn encode(
             plain.push(i as u8);
             plain.extend_from_slice(&group);
             plain.extend_from_slice(part);
-            let name = chunk_name(i);
+            let name = names[i].to_owned();
             let value = key.seal(&name, &plain);
             (name, value)
         })
@@ -67,15 +77,16 @@ pub(crate) fn encode(
 /// from two sessions, sealed with another key or in an old format is `None`: not signed in.
 #[cfg(any(test, feature = "bench-hooks", feature = "fuzzing"))]
 pub(crate) fn decode(key: &CookieKey, headers: &HeaderMap) -> Option<SessionData> {
-    decode_counting(key, headers).map(|(data, _)| data)
+    decode_counting(key, headers, PLAIN_NAMES).map(|(data, _)| data)
 }
 
 /// [`decode`], and how many cookies the session was split over.
-pub(super) fn decode_counting(
+pub(crate) fn decode_counting(
     key: &CookieKey,
     headers: &HeaderMap,
+    names: Names,
 ) -> Option<(SessionData, usize)> {
-    let first = key.open(SESSION_COOKIE, find_cookie(headers, SESSION_COOKIE)?)?;
+    let first = key.open(names[0], find_cookie(headers, names[0])?)?;
     if first.len() < HEADER_LEN || first[0] != FORMAT || first[2] != 0 {
         return None;
     }
@@ -90,7 +101,7 @@ pub(super) fn decode_counting(
             .map(|d| (d, 1));
     }
     let mut bytes = first[HEADER_LEN..].to_vec();
-    for (i, &name) in CHUNK_NAMES.iter().enumerate().take(count).skip(1) {
+    for (i, &name) in names.iter().enumerate().take(count).skip(1) {
         let part = key.open(name, find_cookie(headers, name)?)?;
         if part.len() < HEADER_LEN
             || part[0] != FORMAT
@@ -105,38 +116,48 @@ pub(super) fn decode_counting(
     postcard::from_bytes(&bytes).ok().map(|d| (d, count))
 }
 
-/// The `Set-Cookie` headers that store a session, and remove chunks a larger earlier session
-/// left in the request.
+/// The `Set-Cookie` headers that store a session under the policy's names, and remove chunks
+/// a larger earlier session left in the request, and cookies of the names used before
+/// (`hf_auth_session` once the app is behind https).
 pub(crate) fn write(
     request: &HeaderMap,
     policy: CookiePolicy,
     key: &CookieKey,
     data: &SessionData,
 ) -> Result<Vec<HeaderValue>, EncodeError> {
-    let values = encode(key, data)?;
+    let names = policy.session_names();
+    let values = encode(key, data, names)?;
     let max_age = data.session_ends_at.saturating_sub(now_unix()) as i64;
     let written = values.len();
     let mut out: Vec<HeaderValue> = values
         .into_iter()
         .map(|(name, value)| policy.header(name, value, max_age))
         .collect();
-    for i in written..MAX_CHUNKS {
-        let name = chunk_name(i);
-        if cookie_names_with_prefix(request, &name).any(|n| n == name) {
-            out.push(policy.removal_header(name));
-        }
-    }
+    out.extend(removals(request, policy, &names[written..]));
+    out.extend(removals(request, policy, policy.legacy_session_names()));
     Ok(out)
 }
 
-/// The `Set-Cookie` headers that remove every session cookie the request carried.
+/// The `Set-Cookie` headers that remove every session cookie the request carried (and the
+/// first one always).
 pub(crate) fn clear(request: &HeaderMap, policy: CookiePolicy) -> Vec<HeaderValue> {
-    (0..MAX_CHUNKS)
-        .map(chunk_name)
-        .enumerate()
-        .filter(|(i, name)| *i == 0 || cookie_names_with_prefix(request, name).any(|n| n == name))
-        .map(|(_, name)| policy.removal_header(name))
-        .collect()
+    let names = policy.session_names();
+    let mut out = vec![policy.removal_header(names[0].to_owned())];
+    out.extend(removals(request, policy, &names[1..]));
+    out.extend(removals(request, policy, policy.legacy_session_names()));
+    out
+}
+
+/// Removals of those of `names` that the request carries.
+fn removals<'a>(
+    request: &'a HeaderMap,
+    policy: CookiePolicy,
+    names: &'a [&'static str],
+) -> impl Iterator<Item = HeaderValue> + 'a {
+    names
+        .iter()
+        .filter(|name| cookie_names_with_prefix(request, name).any(|n| n == **name))
+        .map(move |name| policy.removal_header((*name).to_owned()))
 }
 
 #[cfg(test)]
@@ -151,7 +172,7 @@ mod tests {
     fn round_trips_and_every_cookie_stays_under_4k() {
         for n in [0, 10, 100, 300] {
             let data = user_in_orgs(n);
-            let cookies = encode(&key(), &data).unwrap();
+            let cookies = encode(&key(), &data, PLAIN_NAMES).unwrap();
             let sizes: Vec<usize> = cookies.iter().map(|(n, v)| n.len() + 1 + v.len()).collect();
             eprintln!("{n} orgs: cookie bytes {sizes:?}");
             for (name, value) in &cookies {
@@ -168,8 +189,18 @@ mod tests {
             );
         }
         // 100 orgs with 23-character handles still fit one cookie.
-        assert_eq!(encode(&key(), &user_in_orgs(100)).unwrap().len(), 1);
-        assert!(encode(&key(), &user_in_orgs(300)).unwrap().len() > 1);
+        assert_eq!(
+            encode(&key(), &user_in_orgs(100), PLAIN_NAMES)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            encode(&key(), &user_in_orgs(300), PLAIN_NAMES)
+                .unwrap()
+                .len()
+                > 1
+        );
     }
 
     proptest::proptest! {
@@ -188,7 +219,7 @@ mod tests {
             data.scopes = hf_auth_scopes::ScopeSet::from_mask(mask);
             data.access_token = token;
             data.refresh_token = refresh;
-            let cookies = encode(&key(), &data).unwrap();
+            let cookies = encode(&key(), &data, PLAIN_NAMES).unwrap();
             proptest::prop_assert!(cookies.iter().all(|(n, v)| n.len() + v.len() + 1 < 4000));
             proptest::prop_assert!(decode(&key(), &headers_of(&cookies)) == Some(data));
         }
@@ -204,7 +235,7 @@ mod tests {
 
         #[test]
         fn flipping_any_byte_of_a_sealed_session_is_refused(pos in 0usize..400, bit in 0u8..8) {
-            let cookies = encode(&key(), &user_in_orgs(3)).unwrap();
+            let cookies = encode(&key(), &user_in_orgs(3), PLAIN_NAMES).unwrap();
             let mut value = cookies[0].1.clone().into_bytes();
             let i = pos % value.len();
             value[i] ^= 1 << bit;
@@ -225,8 +256,8 @@ mod tests {
 
     #[test]
     fn refuses_missing_mixed_and_foreign_chunks() {
-        let a = encode(&key(), &user_in_orgs(300)).unwrap();
-        let b = encode(&key(), &user_in_orgs(300)).unwrap();
+        let a = encode(&key(), &user_in_orgs(300), PLAIN_NAMES).unwrap();
+        let b = encode(&key(), &user_in_orgs(300), PLAIN_NAMES).unwrap();
         assert!(a.len() > 1);
         // a missing chunk
         assert!(decode(&key(), &headers_of(&a[..1])).is_none());
@@ -246,14 +277,15 @@ mod tests {
 
     #[test]
     fn chunk_names_follow_the_pattern() {
-        for (i, name) in CHUNK_NAMES.iter().enumerate().skip(1) {
+        for (i, name) in PLAIN_NAMES.iter().enumerate().skip(1) {
             assert_eq!(*name, format!("{SESSION_COOKIE}_{i}"));
+            assert_eq!(HOST_NAMES[i], format!("{SECURE_SESSION_COOKIE}_{i}"));
         }
     }
 
     #[test]
     fn duplicated_cookie_is_refused() {
-        let a = encode(&key(), &user_in_orgs(1)).unwrap();
+        let a = encode(&key(), &user_in_orgs(1), PLAIN_NAMES).unwrap();
         let twice = vec![a[0].clone(), a[0].clone()];
         assert!(decode(&key(), &headers_of(&twice)).is_none());
         assert!(decode(&key(), &headers_of(&a)).is_some());

@@ -29,8 +29,10 @@ pub(crate) use codec::decode;
 pub(crate) use codec::encode;
 pub(crate) use codec::{clear, write};
 
-/// The name of the (first) session cookie.
+/// The name of the (first) session cookie over plain http.
 pub const SESSION_COOKIE: &str = "hf_auth_session";
+/// The name of the (first) session cookie over https (`Secure` cookies): `__Host-` prefixed.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-hf_auth_session";
 /// The most cookies one session may be split over.
 pub const MAX_CHUNKS: usize = 5;
 

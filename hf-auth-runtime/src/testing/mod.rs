@@ -50,7 +50,7 @@ fn session_cookie_with(
     let mut data =
         session::SessionData::mock(user, &auth.state.scopes, auth.state.session_lifetime);
     edit(&mut data);
-    session::encode(&auth.state.key, &data)
+    session::encode(&auth.state.key, &data, auth.state.policy.session_names())
         .expect("a test session fits in cookies")
         .into_iter()
         .map(|(n, v)| format!("{n}={v}"))

@@ -1,0 +1,107 @@
+//! Behind https the cookies are `__Host-` prefixed (a sibling subdomain cannot plant or toss
+//! them), and a session under the old plain names is read once and moved, so switching an app
+//! to https does not sign everyone out.
+
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    routing::get,
+    Router,
+};
+use hf_auth_runtime::{hf_login, testing, HfAuth, HfUser, MockUser};
+use tower::ServiceExt;
+
+#[hf_login]
+async fn me(user: HfUser) -> String {
+    user.handle().to_owned()
+}
+
+const KEY: [u8; 32] = [42; 32];
+
+async fn app(public_url: &str) -> (HfAuth, Router) {
+    let auth = HfAuth::builder()
+        .public_url(public_url)
+        .mock(true)
+        .cookie_key(KEY.to_vec())
+        .build()
+        .await
+        .unwrap();
+    let router = auth.attach(Router::new().route("/me", get(me)));
+    (auth, router)
+}
+
+async fn get_(app: &Router, path: &str, cookie: Option<&str>) -> (StatusCode, Vec<String>) {
+    let mut req = Request::get(path).header("accept", "application/json");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let cookies = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    (resp.status(), cookies)
+}
+
+#[tokio::test]
+async fn https_cookies_are_host_prefixed() {
+    let (_, app) = app("https://app.example").await;
+    let (status, cookies) = get_(&app, "/oauth/huggingface/login", None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-hf_auth_session="))
+        .unwrap_or_else(|| panic!("{cookies:?}"));
+    assert!(
+        session.contains("Secure") && session.contains("Path=/"),
+        "{session}"
+    );
+    assert!(!session.contains("Domain"), "{session}");
+    // Over plain http, the plain names (browsers refuse __Host- without Secure).
+    let (_, plain) = app_plain().await;
+    let (_, cookies) = get_(&plain, "/oauth/huggingface/login", None).await;
+    assert!(
+        cookies.iter().any(|c| c.starts_with("hf_auth_session=")),
+        "{cookies:?}"
+    );
+}
+
+async fn app_plain() -> (HfAuth, Router) {
+    app("http://127.0.0.1:7860").await
+}
+
+#[tokio::test]
+async fn a_session_under_the_old_names_is_moved_not_lost() {
+    let (plain_auth, _) = app_plain().await;
+    let old = testing::session_cookie(&plain_auth, &MockUser::new("alice"));
+    assert!(old.starts_with("hf_auth_session="), "{old}");
+    let (_, secure) = app("https://app.example").await;
+    let (status, cookies) = get_(&secure, "/me", Some(&old)).await;
+    assert_eq!(status, StatusCode::OK, "still signed in");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-hf_auth_session=") && !c.contains("Max-Age=0")),
+        "stored under the new name: {cookies:?}"
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("hf_auth_session=;") && c.contains("Max-Age=0")),
+        "the old cookie is removed: {cookies:?}"
+    );
+    // A forged old-name cookie is no session.
+    let (status, _) = get_(
+        &secure,
+        "/me",
+        Some("hf_auth_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
