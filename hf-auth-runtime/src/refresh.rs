@@ -28,8 +28,9 @@ use crate::{
     user::HfUser,
 };
 
-/// How long the outcome of a refresh answers requests that still carry the old session.
-const REMEMBER: Duration = Duration::from_secs(30);
+/// How long the outcome of a refresh answers requests that still carry the old session (sent
+/// before the browser had the new cookie).
+const REMEMBER: Duration = Duration::from_secs(10);
 /// Refreshes remembered at once; past that, finished ones are forgotten first.
 const MAX_REMEMBERED: usize = 4096;
 /// What a 503 after a transient failure tells the client.
@@ -72,10 +73,15 @@ impl InFlight {
             }
         }
         match map.get(&key) {
-            // A transient failure is not remembered: the next request tries again.
+            // A transient failure is not remembered: the next request tries again; nor is a
+            // renewed session whose own access token has expired since.
             Some((at, cell))
                 if now.duration_since(*at) < REMEMBER
-                    && !matches!(cell.get(), Some(Outcome::NotNow)) =>
+                    && match cell.get() {
+                        None | Some(Outcome::Ended) => true,
+                        Some(Outcome::NotNow) => false,
+                        Some(Outcome::Renewed(s, _)) => s.expires_at > session::now_unix(),
+                    } =>
             {
                 cell.clone()
             }
