@@ -16,6 +16,10 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 # file in the checkout.
 cargo package --workspace --exclude hf-auth-examples
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
+# The Redis session store's tests start their own redis-server (Debian's), on 127.0.0.1.
+if ! command -v redis-server >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
 cargo test --workspace --all-features
 # The README's Quick start and testing guide, built and run in a fresh crate outside the workspace.
 bash scripts/newcomer.sh
