@@ -3,7 +3,8 @@
 # crates, the docs without warnings, and every test (unit and property tests, end-to-end flows
 # against the test kit's provider and npm's oauth2-mock-server, the reference app as a black box,
 # the macros' UI tests, doctests), the README's Quick start and testing guide in a fresh crate
-# (scripts/newcomer.sh), then
+# (scripts/newcomer.sh), the multi-replica test (scripts/multi-replica.sh: three replicas of the
+# reference app behind nginx), then
 # the browser end-to-end tests (Debian's Chromium driven by playwright-core, installed by the
 # script when missing), then a short bounded fuzzing run (FUZZ_SECONDS per target, default 20).
 set -euo pipefail
@@ -23,5 +24,6 @@ fi
 cargo test --workspace --all-features
 # The README's Quick start and testing guide, built and run in a fresh crate outside the workspace.
 bash scripts/newcomer.sh
+bash scripts/multi-replica.sh
 bash scripts/browser-test.sh
 bash scripts/fuzz.sh
