@@ -11,7 +11,9 @@
 //!
 //! Multi-key steps run as one Lua script or `MULTI` transaction, so a revocation cannot miss a
 //! session created at the same moment. A plain standalone Redis (or a primary with replicas)
-//! is assumed, not Redis Cluster: the scripts touch keys they compute.
+//! is assumed, not Redis Cluster: the scripts touch keys they compute. Redis 7 or later (or
+//! Valkey): `EXPIRE … NX|GT` keeps the user index alive as long as its longest session, and the
+//! invalidation subscriber speaks RESP3.
 
 use std::time::Duration;
 
@@ -163,7 +165,8 @@ impl RedisStore {
 
     /// Subscribes to the invalidation channel on a connection of its own (RESP3 push messages,
     /// resubscribed automatically after a reconnection). A per-replica cache drops what it
-    /// yields; see [`Invalidations::next`].
+    /// yields; see [`Invalidations::next`]. Messages queue without bound until read: the cache
+    /// reads them in a task of its own, so the queue stays short.
     pub(crate) async fn subscribe_invalidations(&self) -> Result<Invalidations, StoreError> {
         let info = self.client.get_connection_info().clone();
         let redis = info
