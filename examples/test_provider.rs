@@ -14,6 +14,10 @@
 //! The user who signs in: `TEST_PROVIDER_USER` (default `browser-user`), in the orgs of
 //! `TEST_PROVIDER_ORGS` (default `acme:write`; comma-separated `handle:role`, roles `read`,
 //! `contributor`, `write`, `admin`).
+//! For tests of refresh across replicas (scripts/multi-replica.sh):
+//! `TEST_PROVIDER_ACCESS_TOKEN_TTL` (seconds, default 28800), `TEST_PROVIDER_REFRESH_TOKENS=1`
+//! (rotating refresh tokens), `TEST_PROVIDER_INTERACTIVE=0` (answer `/oauth/authorize` at once,
+//! for clients that cannot click the consent page).
 //! The process runs until it is killed or its standard input closes, so a test that spawns it
 //! with a pipe cannot leave it behind.
 
@@ -40,9 +44,25 @@ async fn main() -> ExitCode {
         user = user.org(org, role);
     }
 
+    let ttl = match std::env::var("TEST_PROVIDER_ACCESS_TOKEN_TTL") {
+        Ok(v) => match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Some(secs),
+            _ => {
+                eprintln!("error: TEST_PROVIDER_ACCESS_TOKEN_TTL: {v:?} is not a positive number of seconds");
+                return ExitCode::from(2);
+            }
+        },
+        Err(_) => None,
+    };
+    let flag = |name: &str| std::env::var(name).ok().map(|v| v == "1");
+
     let provider = TestProvider::start().await;
     provider.set_user(user);
-    provider.set_interactive(true);
+    provider.set_interactive(flag("TEST_PROVIDER_INTERACTIVE").unwrap_or(true));
+    if let Some(secs) = ttl {
+        provider.set_access_token_ttl(secs);
+    }
+    provider.set_refresh_tokens(flag("TEST_PROVIDER_REFRESH_TOKENS").unwrap_or(false));
     println!("READY {}", provider.issuer());
 
     // Stop when stdin closes (the parent died or closed the pipe), or on Ctrl-C / SIGTERM.

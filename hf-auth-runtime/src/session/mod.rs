@@ -21,6 +21,8 @@ use crate::{
 
 pub(crate) mod cache;
 pub(crate) mod codec;
+#[cfg(feature = "redis")]
+pub(crate) mod store;
 
 pub(crate) use cache::SessionCache;
 #[cfg(any(test, feature = "bench-hooks", feature = "fuzzing"))]

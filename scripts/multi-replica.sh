@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The multi-replica test (issue 15), stateless mode: the test kit's provider
+# (examples/test_provider), three examples/space_app replicas on 127.0.0.1 sharing one
+# HF_AUTH_COOKIE_KEY, and nginx round-robin in front of them (no sticky sessions, listening on
+# 127.0.0.1 only, its config, pid and logs in a temporary directory). The checks are the Rust
+# driver tests/multi_replica.rs (it reuses the test browser of tests/common), run with
+# HF_AUTH_REPLICAS_URL set to nginx's URL.
+#
+# Installs Debian's nginx (and redis-server, for the session store's tests) with apt when
+# missing, as root. Builds in the debug profile with the same flags as scripts/test.sh's
+# `cargo test --workspace --all-features`, so after it nothing is compiled again.
+# Every wait is bounded; every process started here is stopped on exit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+REPLICAS=3
+# Short, so that the test sees a refresh; long enough for its checks between two refreshes.
+ACCESS_TTL=4
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+
+log() { echo "multi-replica: $*" >&2; }
+
+missing=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "needs ${missing[*]} (apt-get install ${missing[*]}), and is not root to install them"
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+started=$SECONDS
+cargo build -q --workspace --all-features --examples
+cargo test -q --workspace --all-features --test multi_replica --no-run
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/hf-auth-replicas.XXXXXX")"
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  exec 7>&- 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  log "FAILED: $*"
+  for f in "$WORK"/*.log; do
+    [ -f "$f" ] && { echo "--- ${f##*/}:" >&2; tail -n 40 "$f" >&2; }
+  done
+  exit 1
+}
+
+# A port nothing listens on (checked by connecting; at most 100 tries).
+used_ports=" "
+free_port() {
+  local p i
+  for i in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    case "$used_ports" in *" $p "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      used_ports+="$p "
+      echo "$p"
+      return 0
+    fi
+  done
+  fail "no free port found"
+}
+
+# Waits at most $2 seconds for a line starting with $3 in file $1; prints the rest of the line.
+wait_line() {
+  local file=$1 secs=$2 prefix=$3 i line
+  for i in $(seq 1 $((secs * 10))); do
+    line="$(grep -m1 "^$prefix" "$file" 2>/dev/null || true)"
+    if [ -n "$line" ]; then
+      echo "${line#"$prefix"}"
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "no line \"$prefix\" in ${file##*/} within ${secs}s"
+}
+
+NGINX_PORT="$(free_port)"
+PUBLIC="http://127.0.0.1:$NGINX_PORT"
+KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+# The provider stops when its standard input closes: it reads a fifo that only this script
+# holds open (fd 7), so it cannot outlive the script.
+mkfifo "$WORK/provider-stdin"
+TEST_PROVIDER_INTERACTIVE=0 TEST_PROVIDER_REFRESH_TOKENS=1 TEST_PROVIDER_ACCESS_TOKEN_TTL=$ACCESS_TTL \
+  "$TARGET/examples/test_provider" <"$WORK/provider-stdin" >"$WORK/provider.log" 2>&1 &
+PIDS+=($!)
+exec 7>"$WORK/provider-stdin"
+ISSUER="$(wait_line "$WORK/provider.log" 30 "READY ")"
+
+UPSTREAMS=""
+for i in $(seq 1 "$REPLICAS"); do
+  port="$(free_port)"
+  env -i PATH="$PATH" HOST=127.0.0.1 PORT="$port" RUST_LOG=info \
+    OAUTH_CLIENT_ID=hf-auth-test-client \
+    OAUTH_CLIENT_SECRET=hf-auth-test-client-secret-0123456789 \
+    OPENID_PROVIDER_URL="$ISSUER" \
+    OAUTH_SCOPES="openid profile read-repos write-repos" \
+    HF_AUTH_COOKIE_KEY="$KEY" HF_AUTH_PUBLIC_URL="$PUBLIC" \
+    "$TARGET/examples/space_app" </dev/null >"$WORK/replica-$i.log" 2>&1 &
+  PIDS+=($!)
+  UPSTREAMS+="    server 127.0.0.1:$port;"$'\n'
+  echo "127.0.0.1:$port" >>"$WORK/replicas"
+done
+for i in $(seq 1 "$REPLICAS"); do
+  wait_line "$WORK/replica-$i.log" 60 "listening on " >/dev/null
+done
+
+mkdir -p "$WORK/nginx-tmp"
+cat >"$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 64; }
+http {
+  log_format upstream '\$upstream_addr \$status \$request';
+  access_log $WORK/nginx-access.log upstream;
+  client_body_temp_path $WORK/nginx-tmp/body;
+  proxy_temp_path $WORK/nginx-tmp/proxy;
+  fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
+  uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
+  scgi_temp_path $WORK/nginx-tmp/scgi;
+  # Round-robin, no stickiness: consecutive requests of one client go to the next replica.
+  upstream replicas {
+$UPSTREAMS  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    # Sessions split over several cookies make large headers both ways.
+    large_client_header_buffers 4 32k;
+    location / {
+      proxy_pass http://replicas;
+      proxy_set_header Host \$http_host;
+      proxy_buffer_size 32k;
+      proxy_buffers 8 32k;
+      # An answer is one replica's: never retried on another.
+      proxy_next_upstream off;
+      add_header X-Upstream \$upstream_addr always;
+    }
+  }
+}
+CONF
+# As root, nginx's worker would switch to another user that cannot write the temporary dir.
+if [ "$(id -u)" -eq 0 ]; then sed -i '1i user root;' "$WORK/nginx.conf"; fi
+"$NGINX" -t -q -p "$WORK" -c "$WORK/nginx.conf" 2>"$WORK/nginx-check.log" || fail "nginx rejects its config"
+"$NGINX" -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon off;' 2>>"$WORK/nginx-error.log" &
+PIDS+=($!)
+ready=""
+for _ in $(seq 1 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; then ready=1; break; fi
+  sleep 0.1
+done
+[ -n "$ready" ] || fail "nginx did not listen on $PUBLIC within 10s"
+log "provider $ISSUER, $REPLICAS replicas behind nginx at $PUBLIC"
+
+HF_AUTH_REPLICAS_URL="$PUBLIC" HF_AUTH_REPLICAS="$REPLICAS" \
+  TEST_PROVIDER_ACCESS_TOKEN_TTL=$ACCESS_TTL TEST_PROVIDER_USER=browser-user \
+  timeout 300 cargo test -q --workspace --all-features --test multi_replica -- --nocapture \
+  || fail "the driver tests/multi_replica.rs failed"
+
+# nginx's own log agrees that every replica answered.
+while read -r upstream; do
+  grep -q "^$upstream 200 GET /me" "$WORK/nginx-access.log" || fail "replica $upstream never answered /me"
+done <"$WORK/replicas"
+log "passed in $((SECONDS - started)) s (build included)"
