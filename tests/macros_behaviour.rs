@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 /// Covers every scope the handlers of this test binary require.
-const APP_SCOPES: &str = "openid profile write-repos inference-api future-scope";
+const APP_SCOPES: &str = "openid profile write-repos inference-api read-billing future-scope";
 
 #[hf_login]
 async fn me(user: HfUser) -> String {
@@ -56,6 +56,29 @@ async fn stacked() -> &'static str {
     "stacked"
 }
 
+#[hf_login(pro)]
+async fn pro_only(user: HfUser) -> String {
+    format!("{} is pro", user.handle())
+}
+
+#[hf_login(scopes = "read-billing", can_pay)]
+async fn billing() -> &'static str {
+    "billing"
+}
+
+#[hf_login(accept = "token")]
+#[allow(dead_code)] // only registered: the guard reads `accept` once bearer tokens are wired
+async fn api_only() -> &'static str {
+    "api"
+}
+
+#[hf_login(accept = "session", cross_site = "allow")]
+#[require_org("acme", accept = "session")]
+#[allow(dead_code)] // only registered
+async fn webhook() -> &'static str {
+    "webhook"
+}
+
 async fn app() -> (HfAuth, Router) {
     let auth = HfAuth::builder()
         .scopes(APP_SCOPES)
@@ -69,7 +92,9 @@ async fn app() -> (HfAuth, Router) {
         .route("/future", get(future))
         .route("/members", get(members))
         .route("/writers", get(writers))
-        .route("/stacked", get(stacked));
+        .route("/stacked", get(stacked))
+        .route("/pro", get(pro_only))
+        .route("/billing", get(billing));
     let router = auth.attach(router);
     (auth, router)
 }
@@ -341,6 +366,67 @@ async fn stacked_requirements_all_hold() {
     assert_eq!(body["org"], "acme");
     let body = assert_forbidden(&app, "/stacked", &user("read-repos", Role::Admin, false)).await;
     assert_eq!(body["org"], "labs");
+}
+
+#[tokio::test]
+async fn pro_gate() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/pro").await;
+    let free = testing::session_cookie(&auth, &MockUser::new("f").pro(false));
+    let body = assert_forbidden(&app, "/pro", &free).await;
+    assert_eq!(body["requires"], "pro");
+    assert_eq!(body["error"], "requires a Hugging Face PRO subscription");
+    let r = get_as(&app, Client::Browser, "/pro", Some(&free)).await;
+    assert!(text(r).await.contains("PRO subscribers"));
+    let pro = testing::session_cookie(&auth, &MockUser::new("p").pro(true));
+    assert_eq!(assert_ok(&app, "/pro", &pro).await, "p is pro");
+}
+
+/// Mock sessions never carry `canPay` (Hugging Face sends it only with `read-billing`, and the
+/// mock user has no billing), so the route refuses them: fail closed. Admission with
+/// `canPay: true` is held by the runtime's unit test `pro_and_can_pay_fail_closed`.
+#[tokio::test]
+async fn can_pay_gate_fails_closed() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/billing").await;
+    let user = testing::session_cookie(
+        &auth,
+        &MockUser::new("b").pro(true).scopes("openid read-billing"),
+    );
+    let body = assert_forbidden(&app, "/billing", &user).await;
+    assert_eq!(body["requires"], "can_pay");
+    let r = get_as(&app, Client::Browser, "/billing", Some(&user)).await;
+    assert!(text(r).await.contains("payment method"));
+    // Without read-billing, the scope is what is missing.
+    let user = testing::session_cookie(&auth, &MockUser::new("b").scopes("openid"));
+    let body = assert_forbidden(&app, "/billing", &user).await;
+    assert_eq!(body["missing_scopes"], serde_json::json!(["read-billing"]));
+}
+
+#[test]
+fn options_reach_the_requirement() {
+    use hf_auth_runtime::{Accept, CrossSite};
+    let routes = route_requirements();
+    let find = |name: &str| {
+        routes
+            .iter()
+            .find(|r| r.handler == name && r.module_path == "macros_behaviour")
+            .unwrap_or_else(|| panic!("{name} is not registered"))
+            .requirement
+    };
+    let me = find("me");
+    assert_eq!(
+        (me.accept, me.cross_site, me.pro, me.can_pay),
+        (Accept::Any, CrossSite::Refuse, false, false)
+    );
+    assert_eq!(find("api_only").accept, Accept::Token);
+    let webhook = find("webhook");
+    assert_eq!(webhook.accept, Accept::Session);
+    assert_eq!(webhook.cross_site, CrossSite::Allow);
+    assert_eq!(webhook.orgs[0].org, "acme");
+    assert!(find("pro_only").pro);
+    let billing = find("billing");
+    assert!(billing.can_pay && !billing.pro);
 }
 
 #[test]

@@ -40,6 +40,9 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
         };
         quote!(#p::OrgRequirement { org: #org, role: #role })
     });
+    let accept = format_ident!("{}", req.accept);
+    let cross_site = format_ident!("{}", req.cross_site);
+    let (pro, can_pay) = (req.pro, req.can_pay);
     let stacked = mark_stacked_used(attrs);
     let line = quote_spanned!(ident.span()=> ::core::line!());
 
@@ -82,8 +85,10 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
                 scopes: &[#(#all),*],
                 extra_scopes: &[#(#extra),*],
                 orgs: &[#(#orgs),*],
-                accept: #p::Accept::Any,
-                cross_site: #p::CrossSite::Refuse,
+                accept: #p::Accept::#accept,
+                cross_site: #p::CrossSite::#cross_site,
+                pro: #pro,
+                can_pay: #can_pay,
             };
         }
 

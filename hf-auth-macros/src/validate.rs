@@ -17,6 +17,14 @@ pub struct Requirement {
     /// Escape-hatch scopes, in the order written.
     pub extra_scopes: Vec<String>,
     pub orgs: Vec<OrgRequirement>,
+    /// The runtime's `Accept` variant: `Any`, `Session` or `Token`.
+    pub accept: &'static str,
+    /// The runtime's `CrossSite` variant: `Refuse` or `Allow`.
+    pub cross_site: &'static str,
+    /// `#[hf_login(pro)]`: the user must have `isPro`.
+    pub pro: bool,
+    /// `#[hf_login(can_pay)]`: the user must have `canPay`.
+    pub can_pay: bool,
 }
 
 impl std::fmt::Debug for Requirement {
@@ -26,6 +34,10 @@ impl std::fmt::Debug for Requirement {
             .field("scopes", &self.scopes)
             .field("extra_scopes", &self.extra_scopes)
             .field("orgs", &self.orgs)
+            .field("accept", &self.accept)
+            .field("cross_site", &self.cross_site)
+            .field("pro", &self.pro)
+            .field("can_pay", &self.can_pay)
             .finish()
     }
 }
@@ -37,8 +49,21 @@ pub struct OrgRequirement {
     pub role: Option<Role>,
 }
 
-const LOGIN_KEYS: &[&str] = &["scopes", "extra_scopes", "crate"];
-const ORG_KEYS: &[&str] = &["role", "crate"];
+const LOGIN_KEYS: &[&str] = &[
+    "scopes",
+    "extra_scopes",
+    "accept",
+    "cross_site",
+    "pro",
+    "can_pay",
+    "crate",
+];
+const ORG_KEYS: &[&str] = &["role", "accept", "cross_site", "crate"];
+/// `accept = "..."`: the value as written, and the runtime's `Accept` variant.
+const ACCEPT_VALUES: &[(&str, &str)] =
+    &[("any", "Any"), ("session", "Session"), ("token", "Token")];
+/// `cross_site = "..."`: the value as written, and the runtime's `CrossSite` variant.
+const CROSS_SITE_VALUES: &[(&str, &str)] = &[("refuse", "Refuse"), ("allow", "Allow")];
 /// Keys someone might use for the organization, which is positional.
 const ORG_LIKE_KEYS: &[&str] = &["org", "organization", "name", "handle"];
 
@@ -53,8 +78,18 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
         scopes: Vec::new(),
         extra_scopes: Vec::new(),
         orgs: Vec::new(),
+        accept: "Any",
+        cross_site: "Refuse",
+        pro: false,
+        can_pay: false,
     };
     let mut krate: Option<syn::Path> = None;
+    // Stacked attributes that both give `accept` (or `cross_site`) must give the same value:
+    // a route has one answer to "who may call it", and a silent "strictest wins" would hide a
+    // mistake in one of them.
+    let mut accept: Option<String> = None;
+    let mut cross_site: Option<String> = None;
+    let mut can_pay_key: Option<&syn::Ident> = None;
     let mut seen_login = false;
 
     for attr in attrs {
@@ -120,6 +155,40 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
                     }
                     _ => krate = Some(path.clone()),
                 },
+                Arg::Choice { key, value } => {
+                    let (table, seen_value) = if key == "accept" {
+                        (ACCEPT_VALUES, &mut accept)
+                    } else {
+                        (CROSS_SITE_VALUES, &mut cross_site)
+                    };
+                    if let Some(variant) = check_choice(key, value, table, cx) {
+                        let written = value.value();
+                        match seen_value {
+                            Some(previous) if *previous != written => cx.error(
+                                value.span(),
+                                format_args!(
+                                    "conflicting `{key}`: `\"{written}\"` here and `\"{previous}\"` on another attribute of this function; give it once, or the same value on both"
+                                ),
+                            ),
+                            _ => {
+                                *seen_value = Some(written);
+                                if key == "accept" {
+                                    req.accept = variant;
+                                } else {
+                                    req.cross_site = variant;
+                                }
+                            }
+                        }
+                    }
+                }
+                Arg::Flag { key } => {
+                    if key == "pro" {
+                        req.pro = true;
+                    } else {
+                        req.can_pay = true;
+                        can_pay_key = Some(key);
+                    }
+                }
                 Arg::Unknown { .. } | Arg::MalformedOrg => {}
             }
         }
@@ -152,10 +221,51 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
             }
         }
     }
+    if let Some(key) = can_pay_key {
+        if !req.scopes.iter().any(|s| s == "read-billing") {
+            cx.error(
+                key.span(),
+                "`can_pay` needs the `read-billing` scope: Hugging Face tells whether a user can pay only to an app they granted it; add it to this route: `#[hf_login(scopes = \"read-billing\", can_pay)]`",
+            );
+        }
+    }
     if let Some(path) = krate {
         req.krate = path;
     }
     req
+}
+
+/// One of a fixed set of string values; the runtime's variant for it.
+fn check_choice(
+    key: &syn::Ident,
+    lit: &LitStr,
+    table: &[(&str, &'static str)],
+    cx: &mut Ctxt,
+) -> Option<&'static str> {
+    let value = lit.value();
+    if let Some((_, variant)) = table.iter().find(|(v, _)| *v == value) {
+        return Some(variant);
+    }
+    let values: Vec<&str> = table.iter().map(|(v, _)| *v).collect();
+    let hint = match (key.to_string().as_str(), value.to_lowercase().as_str()) {
+        ("accept", "cookie" | "cookies" | "browser" | "sessions") => Some("session"),
+        ("accept", "bearer" | "tokens" | "api" | "hf_token") => Some("token"),
+        ("accept", "both" | "all" | "*") => Some("any"),
+        ("cross_site", "true" | "yes" | "on" | "allowed") => Some("allow"),
+        ("cross_site", "false" | "no" | "off" | "deny") => Some("refuse"),
+        _ => suggest(&value, values.iter().copied()),
+    };
+    cx.error(
+        lit.span(),
+        with_suggestion(
+            format!(
+                "unknown value `{value}` for `{key}`; expected one of {}",
+                list(&values)
+            ),
+            hint,
+        ),
+    );
+    None
 }
 
 /// The item must be an `async fn` without `self` and without type or const generics.
@@ -225,6 +335,9 @@ fn unknown_key_message(kind: Kind, key: &str) -> String {
         ),
         (Kind::RequireOrg, "scopes" | "scope" | "extra_scopes") => format!(
             "`#[require_org]` has no argument `{key}`; scopes go in `#[hf_login(scopes = \"...\")]`, which you can add to this function: both must hold"
+        ),
+        (Kind::RequireOrg, "pro" | "can_pay") => format!(
+            "`#[require_org]` has no argument `{key}`; add `#[hf_login({key})]` to this function: both must hold"
         ),
         (Kind::RequireOrg, _) if ORG_LIKE_KEYS.contains(&key) => format!(
             "`#[require_org]` has no argument `{key}`; give the organization first, as a plain string: `#[require_org(\"acme\")]`"
@@ -721,6 +834,65 @@ mod tests {
             errors[0].starts_with("conflicting `crate` paths: `b` here and `a`"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn accept_cross_site_and_gates() {
+        let req = login(quote!(
+            scopes = "read-billing",
+            accept = "token",
+            cross_site = "allow",
+            pro,
+            can_pay
+        ))
+        .unwrap();
+        assert_eq!(
+            (req.accept, req.cross_site, req.pro, req.can_pay),
+            ("Token", "Allow", true, true)
+        );
+        let req = login(quote!()).unwrap();
+        assert_eq!(
+            (req.accept, req.cross_site, req.pro, req.can_pay),
+            ("Any", "Refuse", false, false)
+        );
+        let errors = login(quote!(accept = "tokens", cross_site = "yes")).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].ends_with("did you mean `token`?"), "{errors:?}");
+        assert!(errors[1].ends_with("did you mean `allow`?"), "{errors:?}");
+        let errors = login(quote!(accept = "sesion")).unwrap_err();
+        assert!(errors[0].ends_with("did you mean `session`?"), "{errors:?}");
+        let errors = login(quote!(can_pay)).unwrap_err();
+        assert!(
+            errors[0].contains("needs the `read-billing` scope"),
+            "{errors:?}"
+        );
+        let errors = login(quote!(pro = true)).unwrap_err();
+        assert!(errors[0].contains("takes no value"), "{errors:?}");
+    }
+
+    #[test]
+    fn stacked_accept_must_agree() {
+        let req = check(
+            Kind::HfLogin,
+            quote!(accept = "session"),
+            quote! { #[require_org("acme", accept = "session")] async fn f() {} },
+        )
+        .unwrap();
+        assert_eq!(req.accept, "Session");
+        let errors = check(
+            Kind::HfLogin,
+            quote!(accept = "session"),
+            quote! { #[require_org("acme", accept = "token")] async fn f() {} },
+        )
+        .unwrap_err();
+        assert!(errors[0].starts_with("conflicting `accept`"), "{errors:?}");
+        let errors = check(
+            Kind::RequireOrg,
+            quote!("acme", pro),
+            quote! { async fn f() {} },
+        )
+        .unwrap_err();
+        assert!(errors[0].contains("add `#[hf_login(pro)]`"), "{errors:?}");
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub enum Denial {
         /// The least role required, if any.
         role: Option<Role>,
     },
+    /// The route is for PRO subscribers (`isPro`), and this user is not one (or Hugging Face
+    /// did not say).
+    NotPro,
+    /// The route needs a user who can pay (`canPay`, with a payment method on file), and this
+    /// user cannot (or Hugging Face did not say).
+    CannotPay,
 }
 
 impl Denial {
@@ -40,6 +46,8 @@ impl Denial {
                 org,
                 role: Some(role),
             } => format!("requires the role {role} or higher in the org {org}"),
+            Denial::NotPro => "requires a Hugging Face PRO subscription".to_owned(),
+            Denial::CannotPay => "requires a Hugging Face account with a payment method".to_owned(),
         }
     }
 }
@@ -160,6 +168,12 @@ impl IntoResponse for AuthRejection {
                             role.map(|r| format!(" with the role <code>{r}</code> or higher"))
                                 .unwrap_or_default()
                         ),
+                        Denial::NotPro => "This page is for Hugging Face PRO subscribers. \
+                             If you subscribed recently, sign in again."
+                            .to_owned(),
+                        Denial::CannotPay => "This page needs a Hugging Face account that can pay: \
+                             add a payment method in your Hugging Face billing settings, then sign in again."
+                            .to_owned(),
                     };
                     (
                         StatusCode::FORBIDDEN,
@@ -183,6 +197,8 @@ impl IntoResponse for AuthRejection {
                             body["org"] = serde_json::json!(org);
                             body["required_role"] = serde_json::json!(role.map(Role::as_str));
                         }
+                        Denial::NotPro => body["requires"] = serde_json::json!("pro"),
+                        Denial::CannotPay => body["requires"] = serde_json::json!("can_pay"),
                     }
                     let mut r = (StatusCode::FORBIDDEN, Json(body)).into_response();
                     if let Ok(v) = HeaderValue::try_from(challenge) {

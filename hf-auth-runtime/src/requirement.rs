@@ -45,6 +45,11 @@ pub struct Requirement {
     pub accept: Accept,
     /// Whether cookie-authenticated unsafe requests from another site are refused.
     pub cross_site: CrossSite,
+    /// The user must have a PRO subscription (`isPro`; `#[hf_login(pro)]`).
+    pub pro: bool,
+    /// The user must be able to pay (`canPay`, sent only with the `read-billing` scope;
+    /// `#[hf_login(scopes = "read-billing", can_pay)]`).
+    pub can_pay: bool,
 }
 
 /// Which credentials a route accepts (`#[hf_login(accept = "...")]`).
@@ -81,6 +86,8 @@ impl Requirement {
         orgs: &[],
         accept: Accept::Any,
         cross_site: CrossSite::Refuse,
+        pro: false,
+        can_pay: false,
     };
 
     /// Whether `user` meets this requirement; if not, what is missing.
@@ -92,6 +99,13 @@ impl Requirement {
     pub(crate) fn check_session(&self, s: &SessionData) -> Result<(), Denial> {
         if !s.scopes.covers(self.scope_mask, self.extra_scopes) {
             return Err(Denial::MissingScopes(s.scopes.missing(self.scopes)));
+        }
+        // An unknown `isPro`/`canPay` (not sent) is a refusal: fail closed.
+        if self.pro && s.is_pro != Some(true) {
+            return Err(Denial::NotPro);
+        }
+        if self.can_pay && s.can_pay != Some(true) {
+            return Err(Denial::CannotPay);
         }
         for need in self.orgs {
             let membership = s.orgs.iter().find(|o| o.handle == need.org);
@@ -196,5 +210,29 @@ mod tests {
         );
         s.scopes.insert("future-scope");
         assert!(r.check_session(&s).is_ok());
+    }
+
+    #[test]
+    fn pro_and_can_pay_fail_closed() {
+        let mut s = user_in_orgs(0);
+        let pro = Requirement {
+            pro: true,
+            ..Requirement::SIGNED_IN
+        };
+        let pay = Requirement {
+            can_pay: true,
+            ..Requirement::SIGNED_IN
+        };
+        for unknown_or_no in [None, Some(false)] {
+            s.is_pro = unknown_or_no;
+            s.can_pay = unknown_or_no;
+            assert_eq!(pro.check_session(&s), Err(Denial::NotPro));
+            assert_eq!(pay.check_session(&s), Err(Denial::CannotPay));
+        }
+        s.is_pro = Some(true);
+        assert!(pro.check_session(&s).is_ok());
+        assert_eq!(pay.check_session(&s), Err(Denial::CannotPay));
+        s.can_pay = Some(true);
+        assert!(pay.check_session(&s).is_ok());
     }
 }
