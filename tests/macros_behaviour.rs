@@ -79,6 +79,16 @@ async fn webhook() -> &'static str {
     "webhook"
 }
 
+#[require_org(param = "org")]
+async fn org_page(Path(org): Path<String>, user: HfUser) -> String {
+    format!("{} is in {org}", user.handle())
+}
+
+#[require_org(param = "org", role = "admin")]
+async fn org_admin() -> &'static str {
+    "admin"
+}
+
 async fn app() -> (HfAuth, Router) {
     let auth = HfAuth::builder()
         .scopes(APP_SCOPES)
@@ -94,7 +104,15 @@ async fn app() -> (HfAuth, Router) {
         .route("/writers", get(writers))
         .route("/stacked", get(stacked))
         .route("/pro", get(pro_only))
-        .route("/billing", get(billing));
+        .route("/billing", get(billing))
+        .route("/orgs/{org}", get(org_page))
+        .route("/orgs/{org}/settings", get(org_admin))
+        .nest(
+            "/nested/{team}",
+            Router::new().route("/orgs/{org}", get(org_admin)),
+        )
+        // A mistake: the route has no `{org}`.
+        .route("/misconfigured/{name}", get(org_admin));
     let router = auth.attach(router);
     (auth, router)
 }
@@ -403,6 +421,59 @@ async fn can_pay_gate_fails_closed() {
     assert_eq!(body["missing_scopes"], serde_json::json!(["read-billing"]));
 }
 
+#[tokio::test]
+async fn org_from_the_path() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/orgs/acme").await;
+    let acme = testing::session_cookie(&auth, &MockUser::new("ann").org("acme", Role::Read));
+    assert_eq!(assert_ok(&app, "/orgs/acme", &acme).await, "ann is in acme");
+    // The same user, another org in the path.
+    let body = assert_forbidden(&app, "/orgs/other", &acme).await;
+    assert_eq!(body["org"], "other");
+    assert_eq!(body["required_role"], serde_json::Value::Null);
+    // Percent-encoding in the path does not change the org.
+    assert_eq!(
+        assert_ok(&app, "/orgs/%61cme", &acme).await,
+        "ann is in acme"
+    );
+    // A role from the path's org, not another's.
+    let body = assert_forbidden(&app, "/orgs/acme/settings", &acme).await;
+    assert_eq!(body["required_role"], "admin");
+    let admin = testing::session_cookie(
+        &auth,
+        &MockUser::new("x")
+            .org("acme", Role::Read)
+            .org("labs", Role::Admin),
+    );
+    assert_forbidden(&app, "/orgs/acme/settings", &admin).await;
+    assert_eq!(
+        assert_ok(&app, "/orgs/labs/settings", &admin).await,
+        "admin"
+    );
+    // Under `nest`, with another parameter before it.
+    assert_eq!(
+        assert_ok(&app, "/nested/t/orgs/labs", &admin).await,
+        "admin"
+    );
+    assert_forbidden(&app, "/nested/labs/orgs/acme", &admin).await;
+    let r = get_as(&app, Client::Browser, "/orgs/other", Some(&acme)).await;
+    assert!(text(r).await.contains("<code>other</code>"));
+}
+
+/// A route whose path lacks the parameter refuses everyone, even an admin of the org it names,
+/// with a 500 that says why.
+#[tokio::test]
+async fn org_param_missing_from_the_route_is_a_500() {
+    let (auth, app) = app().await;
+    let admin = testing::session_cookie(&auth, &MockUser::new("x").org("acme", Role::Admin));
+    for client in [Client::Browser, Client::Api] {
+        let r = get_as(&app, client, "/misconfigured/acme", Some(&admin)).await;
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR, "{client:?}");
+        let body = json(r).await;
+        assert!(body["error"].as_str().unwrap().contains("{org}"), "{body}");
+    }
+}
+
 #[test]
 fn options_reach_the_requirement() {
     use hf_auth_runtime::{Accept, CrossSite};
@@ -427,6 +498,11 @@ fn options_reach_the_requirement() {
     assert!(find("pro_only").pro);
     let billing = find("billing");
     assert!(billing.can_pay && !billing.pro);
+    let org_admin = find("org_admin");
+    assert!(org_admin.orgs.is_empty());
+    assert_eq!(org_admin.org_params[0].param, "org");
+    assert_eq!(org_admin.org_params[0].role, Some(Role::Admin));
+    assert_eq!(find("org_page").org_params[0].role, None);
 }
 
 #[test]
@@ -479,6 +555,8 @@ fn space_metadata_lists_the_scopes_the_routes_need() {
     }
     // read-repos is required too, but write-repos includes it.
     assert!(!yaml.contains("  - read-repos\n"), "{yaml}");
+    // Orgs from the path are not known before a request: nothing about them.
+    assert!(!yaml.contains("org"), "{yaml}");
 }
 
 #[tokio::test]

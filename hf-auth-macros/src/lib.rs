@@ -139,6 +139,9 @@ pub fn hf_login(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   its display name, not a URL);
 /// - `role = "read" | "contributor" | "write" | "admin"`: the lowest role accepted; without it,
 ///   any member;
+/// - or, instead of the handle, `param = "org"`: the organization is the value of the route's
+///   path parameter `{org}` at request time (`/orgs/{org}/settings`); a route whose path has
+///   no such parameter answers 500 and logs the mistake once;
 /// - `accept = "..."`, `cross_site = "allow"`: as for [`macro@hf_login`];
 /// - `crate = "path::to::runtime"`: as for [`macro@hf_login`].
 ///

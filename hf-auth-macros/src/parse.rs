@@ -66,7 +66,8 @@ pub enum Arg {
     Role { key: Ident, value: LitStr },
     /// `crate = "path::to::runtime"`.
     Crate { key: Ident, path: syn::Path },
-    /// `accept = "session"`, `cross_site = "allow"`: a key whose value is one string, judged
+    /// `accept = "session"`, `cross_site = "allow"`, `param = "org"`: a key whose value is one
+    /// string, judged
     /// by `validate`.
     Choice { key: Ident, value: LitStr },
     /// `pro`, `can_pay`: a key without a value.
@@ -281,7 +282,10 @@ fn parse_keyed(kind: Kind, key: Ident, rest: Vec<TokenTree>, cx: &mut Ctxt) -> O
             name.as_str(),
             "scopes" | "extra_scopes" | "crate" | "accept" | "cross_site" | "pro" | "can_pay"
         ),
-        Kind::RequireOrg => matches!(name.as_str(), "role" | "crate" | "accept" | "cross_site"),
+        Kind::RequireOrg => matches!(
+            name.as_str(),
+            "role" | "param" | "crate" | "accept" | "cross_site"
+        ),
     };
     let value = value_of(rest);
     if !known {
@@ -338,11 +342,11 @@ fn parse_keyed(kind: Kind, key: Ident, rest: Vec<TokenTree>, cx: &mut Ctxt) -> O
             };
             Some(Arg::Role { key, value })
         }
-        "accept" | "cross_site" => {
-            let example = if name == "accept" {
-                "accept = \"session\"` (one of `session`, `token`, `any`)"
-            } else {
-                "cross_site = \"allow\"`"
+        "accept" | "cross_site" | "param" => {
+            let example = match name.as_str() {
+                "accept" => "accept = \"session\"` (one of `session`, `token`, `any`)",
+                "param" => "param = \"org\"` (the name of the route's path parameter)",
+                _ => "cross_site = \"allow\"`",
             };
             let value = match value {
                 Value::Assigned(eq, tokens) => match single_lit_str(&tokens) {
@@ -360,7 +364,8 @@ fn parse_keyed(kind: Kind, key: Ident, rest: Vec<TokenTree>, cx: &mut Ctxt) -> O
                             },
                             format_args!("`{name}` takes a string: write `{name} = \"{guess}\"`"),
                         );
-                        return None;
+                        // A `param` was meant as the organization: no "needs the organization".
+                        return (name == "param").then_some(Arg::MalformedOrg);
                     }
                 },
                 _ => {
@@ -368,7 +373,7 @@ fn parse_keyed(kind: Kind, key: Ident, rest: Vec<TokenTree>, cx: &mut Ctxt) -> O
                         key.span(),
                         format_args!("`{name}` needs a value: `{example}"),
                     );
-                    return None;
+                    return (name == "param").then_some(Arg::MalformedOrg);
                 }
             };
             Some(Arg::Choice { key, value })

@@ -17,6 +17,8 @@ pub struct Requirement {
     /// Escape-hatch scopes, in the order written.
     pub extra_scopes: Vec<String>,
     pub orgs: Vec<OrgRequirement>,
+    /// Orgs named by a path parameter: the parameter's name and the least role.
+    pub org_params: Vec<(String, Option<Role>)>,
     /// The runtime's `Accept` variant: `Any`, `Session` or `Token`.
     pub accept: &'static str,
     /// The runtime's `CrossSite` variant: `Refuse` or `Allow`.
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Requirement {
             .field("scopes", &self.scopes)
             .field("extra_scopes", &self.extra_scopes)
             .field("orgs", &self.orgs)
+            .field("org_params", &self.org_params)
             .field("accept", &self.accept)
             .field("cross_site", &self.cross_site)
             .field("pro", &self.pro)
@@ -58,7 +61,7 @@ const LOGIN_KEYS: &[&str] = &[
     "can_pay",
     "crate",
 ];
-const ORG_KEYS: &[&str] = &["role", "accept", "cross_site", "crate"];
+const ORG_KEYS: &[&str] = &["role", "param", "accept", "cross_site", "crate"];
 /// `accept = "..."`: the value as written, and the runtime's `Accept` variant.
 const ACCEPT_VALUES: &[(&str, &str)] =
     &[("any", "Any"), ("session", "Session"), ("token", "Token")];
@@ -78,6 +81,7 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
         scopes: Vec::new(),
         extra_scopes: Vec::new(),
         orgs: Vec::new(),
+        org_params: Vec::new(),
         accept: "Any",
         cross_site: "Refuse",
         pro: false,
@@ -103,6 +107,7 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
             seen_login = true;
         }
         let mut org: Option<&LitStr> = None;
+        let mut param: Option<&LitStr> = None;
         let mut role: Option<Role> = None;
         let mut org_attempted = false;
         let mut seen = Vec::new();
@@ -155,6 +160,13 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
                     }
                     _ => krate = Some(path.clone()),
                 },
+                Arg::Choice { key, value } if key == "param" => {
+                    if check_param(value, cx) {
+                        param = Some(value);
+                    } else {
+                        org_attempted = true;
+                    }
+                }
                 Arg::Choice { key, value } => {
                     let (table, seen_value) = if key == "accept" {
                         (ACCEPT_VALUES, &mut accept)
@@ -192,12 +204,38 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
                 Arg::Unknown { .. } | Arg::MalformedOrg => {}
             }
         }
+        if let (Some(lit), Some(param)) = (org, param) {
+            cx.error(
+                param.span(),
+                format_args!(
+                    "`#[require_org]` takes the organization `{}` or `param`, not both; write `#[require_org({})]` for that one organization, or `#[require_org(param = {})]` for the one in the path",
+                    lit.value(),
+                    lit.token(),
+                    param.token()
+                ),
+            );
+            continue;
+        }
+        if let Some(param) = param {
+            let name = param.value();
+            if req.org_params.iter().any(|(p, _)| *p == name) {
+                cx.error(
+                    param.span(),
+                    format_args!(
+                        "the organization in path parameter `{name}` is already required by another `#[require_org]` on this function; keep one, with the role you need"
+                    ),
+                );
+            } else {
+                req.org_params.push((name, role));
+            }
+            continue;
+        }
         if attr.kind == Kind::RequireOrg {
             match org {
                 None if org_attempted => {}
                 None => cx.error(
                     attr.span,
-                    "`#[require_org]` needs the organization's handle, like `#[require_org(\"acme\")]` or `#[require_org(\"acme\", role = \"write\")]`",
+                    "`#[require_org]` needs the organization's handle, like `#[require_org(\"acme\")]` or `#[require_org(\"acme\", role = \"write\")]`, or the path parameter that names it: `#[require_org(param = \"org\")]`",
                 ),
                 Some(lit) => {
                     let value = lit.value();
@@ -508,6 +546,37 @@ fn check_org(value: &str) -> Result<(), String> {
     } else {
         Err(format!("invalid organization handle `{value}`: {why}"))
     }
+}
+
+/// A path parameter's name as axum writes it between braces: an identifier-like name.
+fn check_param(lit: &LitStr, cx: &mut Ctxt) -> bool {
+    let value = lit.value();
+    let bare = value
+        .trim()
+        .trim_start_matches(['{', ':', '*'])
+        .trim_end_matches('}')
+        .trim();
+    let valid = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if valid(&value) {
+        return true;
+    }
+    let message = if value.trim().is_empty() {
+        "the path parameter's name is empty; for a route `/orgs/{org}`, write `param = \"org\"`"
+            .to_owned()
+    } else if bare != value && valid(bare) {
+        format!("write the path parameter's name alone, without `{{}}`, `:` or `*`: `param = \"{bare}\"`")
+    } else {
+        format!(
+            "invalid path parameter name `{value}`: write the name between the braces of the route's path (letters, digits and `_`), like `param = \"org\"` for `/orgs/{{org}}`"
+        )
+    };
+    cx.error(lit.span(), message);
+    false
 }
 
 fn check_role(lit: &LitStr, cx: &mut Ctxt) -> Option<Role> {
@@ -893,6 +962,39 @@ mod tests {
         )
         .unwrap_err();
         assert!(errors[0].contains("add `#[hf_login(pro)]`"), "{errors:?}");
+    }
+
+    #[test]
+    fn org_from_a_path_parameter() {
+        let org = |args| {
+            check(
+                Kind::RequireOrg,
+                args,
+                quote!(
+                    async fn f() {}
+                ),
+            )
+        };
+        let req = org(quote!(param = "org", role = "admin")).unwrap();
+        assert!(req.orgs.is_empty());
+        assert_eq!(req.org_params, [("org".to_owned(), Some(Role::Admin))]);
+        let errors = org(quote!(param = ":org")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].ends_with("`param = \"org\"`"), "{errors:?}");
+        let errors = org(quote!(param = "")).unwrap_err();
+        assert!(errors[0].contains("is empty"), "{errors:?}");
+        let errors = org(quote!("acme", param = "org")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("not both"), "{errors:?}");
+        let errors = org(quote!(param)).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let errors = check(
+            Kind::RequireOrg,
+            quote!(param = "org"),
+            quote! { #[require_org(param = "org", role = "write")] async fn f() {} },
+        )
+        .unwrap_err();
+        assert!(errors[0].contains("already required"), "{errors:?}");
     }
 
     #[test]
