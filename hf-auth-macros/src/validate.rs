@@ -6,6 +6,7 @@ use crate::ctxt::Ctxt;
 use crate::parse::{Arg, Kind, MaybeItemFn, Name, OurAttr, ScopeList};
 use hf_auth_scopes::{check_handle, index_of, Role, SCOPES};
 use quote::ToTokens;
+use syn::spanned::Spanned;
 use syn::{FnArg, GenericParam, LitStr};
 
 /// What a handler requires, merged from all of our attributes on it.
@@ -327,6 +328,7 @@ fn check_function(kind: Kind, func: &MaybeItemFn, cx: &mut Ctxt) {
             ),
         );
     }
+    check_body_extractor_last(sig, cx);
     for param in &sig.generics.params {
         let (what, ident) = match param {
             GenericParam::Type(t) => ("type", &t.ident),
@@ -339,6 +341,53 @@ fn check_function(kind: Kind, func: &MaybeItemFn, cx: &mut Ctxt) {
                 "`#[{name}]` cannot guard a generic function: its requirement is registered once per handler, so `{ident}` cannot vary; remove the {what} parameter `{ident}` (write a non-generic handler that calls a generic helper)"
             ),
         );
+    }
+}
+
+/// axum's extractors that read the request body, which only the last argument may be.
+const BODY_EXTRACTORS: &[&str] = &[
+    "Json",
+    "Form",
+    "String",
+    "Bytes",
+    "Body",
+    "Request",
+    "Multipart",
+    "RawForm",
+];
+
+/// A body extractor before another argument (`Json` before `HfUser`) would make rustc say
+/// that the function is not a `Handler`, naming our generated guard type; say it here instead,
+/// on the argument, the way axum's `debug_handler` does.
+fn check_body_extractor_last(sig: &syn::Signature, cx: &mut Ctxt) {
+    let typed: Vec<&syn::PatType> = sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let Some((last, before)) = typed.split_last() else {
+        return;
+    };
+    let last_ty = last.ty.to_token_stream().to_string().replace(' ', "");
+    for arg in before {
+        let syn::Type::Path(path) = &*arg.ty else {
+            continue;
+        };
+        let Some(segment) = path.path.segments.last() else {
+            continue;
+        };
+        if BODY_EXTRACTORS.iter().any(|b| segment.ident == b) {
+            cx.error(
+                arg.ty.span(),
+                format_args!(
+                    "`{}` reads the request body, so it must be the handler's last argument; move it after `{last_ty}`",
+                    arg.ty.to_token_stream().to_string().replace(' ', "")
+                ),
+            );
+        }
     }
 }
 
@@ -995,6 +1044,30 @@ mod tests {
         )
         .unwrap_err();
         assert!(errors[0].contains("already required"), "{errors:?}");
+    }
+
+    #[test]
+    fn body_extractor_must_be_last() {
+        let errors = check(
+            Kind::HfLogin,
+            quote!(),
+            quote!(
+                async fn f(Json(v): Json<Value>, user: HfUser) {}
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            ["`Json<Value>` reads the request body, so it must be the handler's last argument; move it after `HfUser`"]
+        );
+        assert!(check(
+            Kind::HfLogin,
+            quote!(),
+            quote!(
+                async fn f(user: HfUser, Path(p): Path<String>, body: axum::Json<Value>) {}
+            )
+        )
+        .is_ok());
     }
 
     #[test]
