@@ -19,7 +19,7 @@
 use std::{io::IsTerminal, net::SocketAddr, process::ExitCode};
 
 use axum::{
-    extract::State,
+    extract::{Path, State},
     http::header::CACHE_CONTROL,
     response::{Html, IntoResponse},
     routing::get,
@@ -116,6 +116,16 @@ async fn acme_admin(user: HfUser) -> Json<Value> {
     allowed("/acme/admin", &user, "role admin in acme")
 }
 
+/// Members of the org named in the path: `/orgs/acme` for acme, `/orgs/labs` for labs.
+#[require_org(param = "org")]
+async fn org_home(Path(org): Path<String>, user: HfUser) -> Json<Value> {
+    allowed(
+        &format!("/orgs/{org}"),
+        &user,
+        &format!("membership of {org}"),
+    )
+}
+
 fn allowed(route: &str, user: &HfUser, requires: &str) -> Json<Value> {
     Json(json!({
         "route": route,
@@ -208,7 +218,8 @@ fn signed_in(links: &AuthLinks, user: &HfUser) -> String {
          <li><a href=\"/write\">/write</a><span>scope <code>write-repos</code> (includes <code>read-repos</code>)</span></li>\
          <li><a href=\"/manage\">/manage</a><span>scope <code>manage-repos</code>, never asked for: 403</span></li>\
          <li><a href=\"/acme\">/acme</a><span>member of <code>acme</code></span></li>\
-         <li><a href=\"/acme/admin\">/acme/admin</a><span>admin of <code>acme</code></span></li></ul>\
+         <li><a href=\"/acme/admin\">/acme/admin</a><span>admin of <code>acme</code></span></li>\
+         <li><a href=\"/orgs/acme\">/orgs/acme</a><span>member of the org in the path</span></li></ul>\
          <a class=\"button\" href=\"{logout}\">Sign out</a>",
         name = escape(name),
         handle = escape(user.handle()),
@@ -337,6 +348,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/manage", get(manage))
         .route("/acme", get(acme))
         .route("/acme/admin", get(acme_admin))
+        .route("/orgs/{org}", get(org_home))
         .with_state(mode);
     // After the routes: adds /oauth/huggingface/{login,callback,logout} and the session layers.
     let app = auth.attach(app);

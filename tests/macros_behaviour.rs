@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 /// Covers every scope the handlers of this test binary require.
-const APP_SCOPES: &str = "openid profile write-repos inference-api future-scope";
+const APP_SCOPES: &str = "openid profile write-repos inference-api read-billing future-scope";
 
 #[hf_login]
 async fn me(user: HfUser) -> String {
@@ -56,6 +56,44 @@ async fn stacked() -> &'static str {
     "stacked"
 }
 
+#[hf_login(pro)]
+async fn pro_only(user: HfUser) -> String {
+    format!("{} is pro", user.handle())
+}
+
+#[hf_login(scopes = "read-billing", can_pay)]
+async fn billing() -> &'static str {
+    "billing"
+}
+
+#[hf_login(accept = "token")]
+#[allow(dead_code)] // only registered: the guard reads `accept` once bearer tokens are wired
+async fn api_only() -> &'static str {
+    "api"
+}
+
+#[hf_login(accept = "session", cross_site = "allow")]
+#[require_org("acme", accept = "session")]
+#[allow(dead_code)] // only registered
+async fn webhook() -> &'static str {
+    "webhook"
+}
+
+#[require_org(param = "org")]
+async fn org_page(Path(org): Path<String>, user: HfUser) -> String {
+    format!("{} is in {org}", user.handle())
+}
+
+#[require_org(param = "org", role = "admin")]
+async fn org_admin() -> &'static str {
+    "admin"
+}
+
+#[require_org(param = "org")]
+async fn org_misplaced() -> &'static str {
+    "never"
+}
+
 async fn app() -> (HfAuth, Router) {
     let auth = HfAuth::builder()
         .scopes(APP_SCOPES)
@@ -69,7 +107,17 @@ async fn app() -> (HfAuth, Router) {
         .route("/future", get(future))
         .route("/members", get(members))
         .route("/writers", get(writers))
-        .route("/stacked", get(stacked));
+        .route("/stacked", get(stacked))
+        .route("/pro", get(pro_only))
+        .route("/billing", get(billing))
+        .route("/orgs/{org}", get(org_page))
+        .route("/orgs/{org}/settings", get(org_admin))
+        .nest(
+            "/nested/{team}",
+            Router::new().route("/orgs/{org}", get(org_admin)),
+        )
+        // A mistake: the route has no `{org}`.
+        .route("/misconfigured/{name}", get(org_admin));
     let router = auth.attach(router);
     (auth, router)
 }
@@ -343,6 +391,167 @@ async fn stacked_requirements_all_hold() {
     assert_eq!(body["org"], "labs");
 }
 
+#[tokio::test]
+async fn pro_gate() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/pro").await;
+    let free = testing::session_cookie(&auth, &MockUser::new("f").pro(false));
+    let body = assert_forbidden(&app, "/pro", &free).await;
+    assert_eq!(body["requires"], "pro");
+    assert_eq!(body["error"], "requires a Hugging Face PRO subscription");
+    let r = get_as(&app, Client::Browser, "/pro", Some(&free)).await;
+    assert!(text(r).await.contains("PRO subscribers"));
+    let pro = testing::session_cookie(&auth, &MockUser::new("p").pro(true));
+    assert_eq!(assert_ok(&app, "/pro", &pro).await, "p is pro");
+}
+
+/// Mock sessions never carry `canPay` (Hugging Face sends it only with `read-billing`, and the
+/// mock user has no billing), so the route refuses them: fail closed. Admission with
+/// `canPay: true` is held by the runtime's unit test `pro_and_can_pay_fail_closed`.
+#[tokio::test]
+async fn can_pay_gate_fails_closed() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/billing").await;
+    let user = testing::session_cookie(
+        &auth,
+        &MockUser::new("b").pro(true).scopes("openid read-billing"),
+    );
+    let body = assert_forbidden(&app, "/billing", &user).await;
+    assert_eq!(body["requires"], "can_pay");
+    let r = get_as(&app, Client::Browser, "/billing", Some(&user)).await;
+    assert!(text(r).await.contains("payment method"));
+    // Without read-billing, the scope is what is missing.
+    let user = testing::session_cookie(&auth, &MockUser::new("b").scopes("openid"));
+    let body = assert_forbidden(&app, "/billing", &user).await;
+    assert_eq!(body["missing_scopes"], serde_json::json!(["read-billing"]));
+}
+
+#[tokio::test]
+async fn org_from_the_path() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/orgs/acme").await;
+    let acme = testing::session_cookie(&auth, &MockUser::new("ann").org("acme", Role::Read));
+    assert_eq!(assert_ok(&app, "/orgs/acme", &acme).await, "ann is in acme");
+    // The same user, another org in the path.
+    let body = assert_forbidden(&app, "/orgs/other", &acme).await;
+    assert_eq!(body["org"], "other");
+    assert_eq!(body["required_role"], serde_json::Value::Null);
+    // Percent-encoding in the path does not change the org.
+    assert_eq!(
+        assert_ok(&app, "/orgs/%61cme", &acme).await,
+        "ann is in acme"
+    );
+    // A role from the path's org, not another's.
+    let body = assert_forbidden(&app, "/orgs/acme/settings", &acme).await;
+    assert_eq!(body["required_role"], "admin");
+    let admin = testing::session_cookie(
+        &auth,
+        &MockUser::new("x")
+            .org("acme", Role::Read)
+            .org("labs", Role::Admin),
+    );
+    assert_forbidden(&app, "/orgs/acme/settings", &admin).await;
+    assert_eq!(
+        assert_ok(&app, "/orgs/labs/settings", &admin).await,
+        "admin"
+    );
+    // Under `nest`, with another parameter before it.
+    assert_eq!(
+        assert_ok(&app, "/nested/t/orgs/labs", &admin).await,
+        "admin"
+    );
+    assert_forbidden(&app, "/nested/labs/orgs/acme", &admin).await;
+    let r = get_as(&app, Client::Browser, "/orgs/other", Some(&acme)).await;
+    assert!(text(r).await.contains("<code>other</code>"));
+}
+
+/// A route whose path lacks the parameter refuses everyone, even an admin of the org it names,
+/// with a 500 that says why.
+#[tokio::test]
+async fn org_param_missing_from_the_route_is_a_500() {
+    let (auth, app) = app().await;
+    let admin = testing::session_cookie(&auth, &MockUser::new("x").org("acme", Role::Admin));
+    for client in [Client::Browser, Client::Api] {
+        let r = get_as(&app, client, "/misconfigured/acme", Some(&admin)).await;
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR, "{client:?}");
+        let body = json(r).await;
+        assert!(body["error"].as_str().unwrap().contains("{org}"), "{body}");
+    }
+}
+
+/// What the tracing subscriber of a test writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The mistake is logged as an error once, not once per request (its own handler, so that no
+/// other test has logged it first).
+#[tokio::test]
+async fn org_param_missing_is_logged_once() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::ERROR)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let (auth, _) = app().await;
+    let app = auth.attach(Router::new().route("/teams/{team}", get(org_misplaced)));
+    let cookie = testing::session_cookie(&auth, &MockUser::new("x").org("acme", Role::Admin));
+    for _ in 0..3 {
+        let r = get_as(&app, Client::Api, "/teams/acme", Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        log.matches("has no path parameter `{org}`").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("/teams/{team}"), "{log}");
+}
+
+#[test]
+fn options_reach_the_requirement() {
+    use hf_auth_runtime::{Accept, CrossSite};
+    let routes = route_requirements();
+    let find = |name: &str| {
+        routes
+            .iter()
+            .find(|r| r.handler == name && r.module_path == "macros_behaviour")
+            .unwrap_or_else(|| panic!("{name} is not registered"))
+            .requirement
+    };
+    let me = find("me");
+    assert_eq!(
+        (me.accept, me.cross_site, me.pro, me.can_pay),
+        (Accept::Any, CrossSite::Refuse, false, false)
+    );
+    assert_eq!(find("api_only").accept, Accept::Token);
+    let webhook = find("webhook");
+    assert_eq!(webhook.accept, Accept::Session);
+    assert_eq!(webhook.cross_site, CrossSite::Allow);
+    assert_eq!(webhook.orgs[0].org, "acme");
+    assert!(find("pro_only").pro);
+    let billing = find("billing");
+    assert!(billing.can_pay && !billing.pro);
+    let org_admin = find("org_admin");
+    assert!(org_admin.orgs.is_empty());
+    assert_eq!(org_admin.org_params[0].param, "org");
+    assert_eq!(org_admin.org_params[0].role, Some(Role::Admin));
+    assert_eq!(find("org_page").org_params[0].role, None);
+}
+
 #[test]
 fn every_handler_registers_its_requirement() {
     let routes = route_requirements();
@@ -393,6 +602,8 @@ fn space_metadata_lists_the_scopes_the_routes_need() {
     }
     // read-repos is required too, but write-repos includes it.
     assert!(!yaml.contains("  - read-repos\n"), "{yaml}");
+    // Orgs from the path are not known before a request: nothing about them.
+    assert!(!yaml.contains("org"), "{yaml}");
 }
 
 #[tokio::test]

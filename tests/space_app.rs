@@ -86,6 +86,11 @@ async fn check_signed_in_contract(b: &mut Browser, base: &str, handle: &str) {
     assert_eq!(status, 403);
     assert!(body["error"].as_str().unwrap().contains("acme"), "{body}");
     assert_eq!(b.get(&format!("{base}/acme/admin")).await.status(), 403);
+    // The org from the path: a member of acme, not of labs.
+    assert_eq!(json(b, &format!("{base}/orgs/acme")).await.0, 200);
+    let (status, body, _) = json(b, &format!("{base}/orgs/labs")).await;
+    assert_eq!(status, 403);
+    assert!(body["error"].as_str().unwrap().contains("labs"), "{body}");
     let home = b.get(&format!("{base}/")).await.text().await.unwrap();
     assert!(
         home.contains(handle),
@@ -100,7 +105,14 @@ async fn check_signed_out_contract(base: &str) {
     let home = home.text().await.unwrap();
     assert!(home.contains("Sign in with Hugging Face"), "{home}");
     assert!(home.contains("/oauth/huggingface/login"), "{home}");
-    for path in ["/me", "/write", "/manage", "/acme", "/acme/admin"] {
+    for path in [
+        "/me",
+        "/write",
+        "/manage",
+        "/acme",
+        "/acme/admin",
+        "/orgs/acme",
+    ] {
         let (status, body, headers) = json(&mut b, &format!("{base}{path}")).await;
         assert_eq!(status, 401, "{path}");
         assert!(body["error"].is_string(), "{path}: {body}");

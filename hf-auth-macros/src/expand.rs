@@ -29,17 +29,25 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
     let documented = &req.scopes;
     let extra = &req.extra_scopes;
     let all = documented.iter().chain(extra);
+    let role_of = |role: Option<Role>| match role {
+        None => quote!(::core::option::Option::None),
+        Some(role) => {
+            let variant = format_ident!("{}", role_variant(role));
+            quote!(::core::option::Option::Some(#p::Role::#variant))
+        }
+    };
     let orgs = req.orgs.iter().map(|o| {
         let org = &o.org;
-        let role = match o.role {
-            None => quote!(::core::option::Option::None),
-            Some(role) => {
-                let variant = format_ident!("{}", role_variant(role));
-                quote!(::core::option::Option::Some(#p::Role::#variant))
-            }
-        };
+        let role = role_of(o.role);
         quote!(#p::OrgRequirement { org: #org, role: #role })
     });
+    let org_params = req.org_params.iter().map(|(param, role)| {
+        let role = role_of(*role);
+        quote!(#p::OrgParam { param: #param, role: #role })
+    });
+    let accept = format_ident!("{}", req.accept);
+    let cross_site = format_ident!("{}", req.cross_site);
+    let (pro, can_pay) = (req.pro, req.can_pay);
     let stacked = mark_stacked_used(attrs);
     let line = quote_spanned!(ident.span()=> ::core::line!());
 
@@ -82,8 +90,11 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
                 scopes: &[#(#all),*],
                 extra_scopes: &[#(#extra),*],
                 orgs: &[#(#orgs),*],
-                accept: #p::Accept::Any,
-                cross_site: #p::CrossSite::Refuse,
+                org_params: &[#(#org_params),*],
+                accept: #p::Accept::#accept,
+                cross_site: #p::CrossSite::#cross_site,
+                pro: #pro,
+                can_pay: #can_pay,
             };
         }
 

@@ -55,13 +55,25 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 /// - `extra_scopes = "a b"` or `extra_scopes("a", "b")`: the escape hatch for a scope Hugging
 ///   Face added after this release. Only its syntax is checked (non-empty, no whitespace,
 ///   `[a-z0-9_:.-]`); the runtime still requires the user to have been granted it.
+/// - `accept = "any" | "session" | "token"`: which credentials the route accepts: a browser
+///   session or a Hugging Face token in `Authorization: Bearer` (`any`, the default), only a
+///   session, or only a token.
+/// - `cross_site = "allow"`: let cookie-authenticated unsafe requests (POST, PUT, DELETE, ...)
+///   from another site through, for a webhook that checks its own proof; the default,
+///   `"refuse"`, answers them 403.
+/// - `pro`: the user must have a PRO subscription (`isPro`).
+/// - `can_pay`: the user must be able to pay (`canPay`); Hugging Face sends it only with the
+///   `read-billing` scope, so the route must list it: `scopes = "read-billing", can_pay`.
+///   An unknown `isPro` or `canPay` is a refusal.
 /// - `crate = "path::to::runtime"`: where the runtime is, if you renamed the dependency
 ///   (default `::hf_auth_runtime`).
 ///
 /// # Stacking
 ///
 /// Add one or more [`macro@require_org`] to the same function, above or below; all must hold,
-/// and they merge into one guard. `#[hf_login]` may appear once per function.
+/// and they merge into one guard. `#[hf_login]` may appear once per function. `accept` and
+/// `cross_site` may be given on any of them; when several give one, they must give the same
+/// value (a compile error otherwise: a silent "strictest wins" would hide a mistake).
 ///
 /// # What it generates
 ///
@@ -127,6 +139,10 @@ pub fn hf_login(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   its display name, not a URL);
 /// - `role = "read" | "contributor" | "write" | "admin"`: the lowest role accepted; without it,
 ///   any member;
+/// - or, instead of the handle, `param = "org"`: the organization is the value of the route's
+///   path parameter `{org}` at request time (`/orgs/{org}/settings`); a route whose path has
+///   no such parameter answers 500 and logs the mistake once;
+/// - `accept = "..."`, `cross_site = "allow"`: as for [`macro@hf_login`];
 /// - `crate = "path::to::runtime"`: as for [`macro@hf_login`].
 ///
 /// # Compile errors

@@ -66,6 +66,12 @@ pub enum Arg {
     Role { key: Ident, value: LitStr },
     /// `crate = "path::to::runtime"`.
     Crate { key: Ident, path: syn::Path },
+    /// `accept = "session"`, `cross_site = "allow"`, `param = "org"`: a key whose value is one
+    /// string, judged
+    /// by `validate`.
+    Choice { key: Ident, value: LitStr },
+    /// `pro`, `can_pay`: a key without a value.
+    Flag { key: Ident },
     /// A key this attribute does not know; its value is skipped.
     Unknown { key: Ident },
     /// Something meant as the organization but not a string (already reported).
@@ -81,6 +87,8 @@ impl Arg {
             | Arg::ExtraScopes { key, .. }
             | Arg::Role { key, .. }
             | Arg::Crate { key, .. }
+            | Arg::Choice { key, .. }
+            | Arg::Flag { key }
             | Arg::Unknown { key } => Some(key),
         }
     }
@@ -270,12 +278,22 @@ fn value_of(rest: Vec<TokenTree>) -> Value {
 fn parse_keyed(kind: Kind, key: Ident, rest: Vec<TokenTree>, cx: &mut Ctxt) -> Option<Arg> {
     let name = key.to_string();
     let known = match kind {
-        Kind::HfLogin => matches!(name.as_str(), "scopes" | "extra_scopes" | "crate"),
-        Kind::RequireOrg => matches!(name.as_str(), "role" | "crate"),
+        Kind::HfLogin => matches!(
+            name.as_str(),
+            "scopes" | "extra_scopes" | "crate" | "accept" | "cross_site" | "pro" | "can_pay"
+        ),
+        Kind::RequireOrg => matches!(
+            name.as_str(),
+            "role" | "param" | "crate" | "accept" | "cross_site"
+        ),
     };
     let value = value_of(rest);
     if !known {
-        if kind == Kind::RequireOrg && matches!(value, Value::Bare) && name != "org" {
+        // (`pro` and `can_pay` are `#[hf_login]`'s flags put on the wrong attribute.)
+        if kind == Kind::RequireOrg
+            && matches!(value, Value::Bare)
+            && !matches!(name.as_str(), "org" | "pro" | "can_pay")
+        {
             // `#[require_org(acme)]`: an unquoted organization, not a key.
             cx.error(
                 key.span(),
@@ -302,7 +320,7 @@ fn parse_keyed(kind: Kind, key: Ident, rest: Vec<TokenTree>, cx: &mut Ctxt) -> O
                 Value::Assigned(eq, tokens) => match single_lit_str(&tokens) {
                     Some(lit) => lit,
                     None => {
-                        let shown = quote_role_guess(&tokens);
+                        let shown = quote_role_guess(&tokens, "write");
                         cx.error(
                             if tokens.is_empty() {
                                 eq
@@ -323,6 +341,73 @@ fn parse_keyed(kind: Kind, key: Ident, rest: Vec<TokenTree>, cx: &mut Ctxt) -> O
                 }
             };
             Some(Arg::Role { key, value })
+        }
+        "accept" | "cross_site" | "param" => {
+            let example = match name.as_str() {
+                "accept" => "accept = \"session\"` (one of `session`, `token`, `any`)",
+                "param" => "param = \"org\"` (the name of the route's path parameter)",
+                _ => "cross_site = \"allow\"`",
+            };
+            let value = match value {
+                Value::Assigned(eq, tokens) => match single_lit_str(&tokens) {
+                    Some(lit) => lit,
+                    None => {
+                        let guess = quote_role_guess(
+                            &tokens,
+                            if name == "accept" { "session" } else { "allow" },
+                        );
+                        cx.error(
+                            if tokens.is_empty() {
+                                eq
+                            } else {
+                                tokens_span(&tokens)
+                            },
+                            format_args!("`{name}` takes a string: write `{name} = \"{guess}\"`"),
+                        );
+                        // A `param` was meant as the organization: no "needs the organization".
+                        return (name == "param").then_some(Arg::MalformedOrg);
+                    }
+                },
+                _ => {
+                    cx.error(
+                        key.span(),
+                        format_args!("`{name}` needs a value: `{example}"),
+                    );
+                    return (name == "param").then_some(Arg::MalformedOrg);
+                }
+            };
+            Some(Arg::Choice { key, value })
+        }
+        "pro" | "can_pay" => {
+            match value {
+                Value::Bare => {}
+                Value::Assigned(eq, _) => {
+                    cx.error(
+                        eq,
+                        format_args!(
+                            "`{name}` takes no value: write `#[hf_login({name})]`, or leave it out"
+                        ),
+                    );
+                    return None;
+                }
+                Value::List(g) => {
+                    cx.error(
+                        g.span(),
+                        format_args!("`{name}` takes no value: write `#[hf_login({name})]`"),
+                    );
+                    return None;
+                }
+                Value::Malformed(span) => {
+                    cx.error(
+                        span,
+                        format_args!(
+                            "unexpected tokens after `{name}`; separate arguments with `,`"
+                        ),
+                    );
+                    return None;
+                }
+            }
+            Some(Arg::Flag { key })
         }
         "crate" => {
             let path = match value {
@@ -371,14 +456,14 @@ fn single_lit_str(tokens: &[TokenTree]) -> Option<LitStr> {
     }
 }
 
-/// `role = Write` or `role = Role::Write` -> `write`.
-fn quote_role_guess(tokens: &[TokenTree]) -> String {
+/// `role = Write` or `role = Role::Write` -> `write` (`default` when there is no identifier).
+fn quote_role_guess(tokens: &[TokenTree], default: &str) -> String {
     match tokens.iter().rev().find_map(|t| match t {
         TokenTree::Ident(i) => Some(i.to_string().to_lowercase()),
         _ => None,
     }) {
         Some(guess) => guess,
-        None => "write".to_owned(),
+        None => default.to_owned(),
     }
 }
 

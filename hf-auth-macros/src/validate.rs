@@ -6,6 +6,7 @@ use crate::ctxt::Ctxt;
 use crate::parse::{Arg, Kind, MaybeItemFn, Name, OurAttr, ScopeList};
 use hf_auth_scopes::{check_handle, index_of, Role, SCOPES};
 use quote::ToTokens;
+use syn::spanned::Spanned;
 use syn::{FnArg, GenericParam, LitStr};
 
 /// What a handler requires, merged from all of our attributes on it.
@@ -17,6 +18,16 @@ pub struct Requirement {
     /// Escape-hatch scopes, in the order written.
     pub extra_scopes: Vec<String>,
     pub orgs: Vec<OrgRequirement>,
+    /// Orgs named by a path parameter: the parameter's name and the least role.
+    pub org_params: Vec<(String, Option<Role>)>,
+    /// The runtime's `Accept` variant: `Any`, `Session` or `Token`.
+    pub accept: &'static str,
+    /// The runtime's `CrossSite` variant: `Refuse` or `Allow`.
+    pub cross_site: &'static str,
+    /// `#[hf_login(pro)]`: the user must have `isPro`.
+    pub pro: bool,
+    /// `#[hf_login(can_pay)]`: the user must have `canPay`.
+    pub can_pay: bool,
 }
 
 impl std::fmt::Debug for Requirement {
@@ -26,6 +37,11 @@ impl std::fmt::Debug for Requirement {
             .field("scopes", &self.scopes)
             .field("extra_scopes", &self.extra_scopes)
             .field("orgs", &self.orgs)
+            .field("org_params", &self.org_params)
+            .field("accept", &self.accept)
+            .field("cross_site", &self.cross_site)
+            .field("pro", &self.pro)
+            .field("can_pay", &self.can_pay)
             .finish()
     }
 }
@@ -37,8 +53,21 @@ pub struct OrgRequirement {
     pub role: Option<Role>,
 }
 
-const LOGIN_KEYS: &[&str] = &["scopes", "extra_scopes", "crate"];
-const ORG_KEYS: &[&str] = &["role", "crate"];
+const LOGIN_KEYS: &[&str] = &[
+    "scopes",
+    "extra_scopes",
+    "accept",
+    "cross_site",
+    "pro",
+    "can_pay",
+    "crate",
+];
+const ORG_KEYS: &[&str] = &["role", "param", "accept", "cross_site", "crate"];
+/// `accept = "..."`: the value as written, and the runtime's `Accept` variant.
+const ACCEPT_VALUES: &[(&str, &str)] =
+    &[("any", "Any"), ("session", "Session"), ("token", "Token")];
+/// `cross_site = "..."`: the value as written, and the runtime's `CrossSite` variant.
+const CROSS_SITE_VALUES: &[(&str, &str)] = &[("refuse", "Refuse"), ("allow", "Allow")];
 /// Keys someone might use for the organization, which is positional.
 const ORG_LIKE_KEYS: &[&str] = &["org", "organization", "name", "handle"];
 
@@ -53,8 +82,19 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
         scopes: Vec::new(),
         extra_scopes: Vec::new(),
         orgs: Vec::new(),
+        org_params: Vec::new(),
+        accept: "Any",
+        cross_site: "Refuse",
+        pro: false,
+        can_pay: false,
     };
     let mut krate: Option<syn::Path> = None;
+    // Stacked attributes that both give `accept` (or `cross_site`) must give the same value:
+    // a route has one answer to "who may call it", and a silent "strictest wins" would hide a
+    // mistake in one of them.
+    let mut accept: Option<String> = None;
+    let mut cross_site: Option<String> = None;
+    let mut can_pay_key: Option<&syn::Ident> = None;
     let mut seen_login = false;
 
     for attr in attrs {
@@ -68,6 +108,7 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
             seen_login = true;
         }
         let mut org: Option<&LitStr> = None;
+        let mut param: Option<&LitStr> = None;
         let mut role: Option<Role> = None;
         let mut org_attempted = false;
         let mut seen = Vec::new();
@@ -120,15 +161,82 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
                     }
                     _ => krate = Some(path.clone()),
                 },
+                Arg::Choice { key, value } if key == "param" => {
+                    if check_param(value, cx) {
+                        param = Some(value);
+                    } else {
+                        org_attempted = true;
+                    }
+                }
+                Arg::Choice { key, value } => {
+                    let (table, seen_value) = if key == "accept" {
+                        (ACCEPT_VALUES, &mut accept)
+                    } else {
+                        (CROSS_SITE_VALUES, &mut cross_site)
+                    };
+                    if let Some(variant) = check_choice(key, value, table, cx) {
+                        let written = value.value();
+                        match seen_value {
+                            Some(previous) if *previous != written => cx.error(
+                                value.span(),
+                                format_args!(
+                                    "conflicting `{key}`: `\"{written}\"` here and `\"{previous}\"` on another attribute of this function; give it once, or the same value on both"
+                                ),
+                            ),
+                            _ => {
+                                *seen_value = Some(written);
+                                if key == "accept" {
+                                    req.accept = variant;
+                                } else {
+                                    req.cross_site = variant;
+                                }
+                            }
+                        }
+                    }
+                }
+                Arg::Flag { key } => {
+                    if key == "pro" {
+                        req.pro = true;
+                    } else {
+                        req.can_pay = true;
+                        can_pay_key = Some(key);
+                    }
+                }
                 Arg::Unknown { .. } | Arg::MalformedOrg => {}
             }
+        }
+        if let (Some(lit), Some(param)) = (org, param) {
+            cx.error(
+                param.span(),
+                format_args!(
+                    "`#[require_org]` takes the organization `{}` or `param`, not both; write `#[require_org({})]` for that one organization, or `#[require_org(param = {})]` for the one in the path",
+                    lit.value(),
+                    lit.token(),
+                    param.token()
+                ),
+            );
+            continue;
+        }
+        if let Some(param) = param {
+            let name = param.value();
+            if req.org_params.iter().any(|(p, _)| *p == name) {
+                cx.error(
+                    param.span(),
+                    format_args!(
+                        "the organization in path parameter `{name}` is already required by another `#[require_org]` on this function; keep one, with the role you need"
+                    ),
+                );
+            } else {
+                req.org_params.push((name, role));
+            }
+            continue;
         }
         if attr.kind == Kind::RequireOrg {
             match org {
                 None if org_attempted => {}
                 None => cx.error(
                     attr.span,
-                    "`#[require_org]` needs the organization's handle, like `#[require_org(\"acme\")]` or `#[require_org(\"acme\", role = \"write\")]`",
+                    "`#[require_org]` needs the organization's handle, like `#[require_org(\"acme\")]` or `#[require_org(\"acme\", role = \"write\")]`, or the path parameter that names it: `#[require_org(param = \"org\")]`",
                 ),
                 Some(lit) => {
                     let value = lit.value();
@@ -152,10 +260,51 @@ pub fn validate(attrs: &[OurAttr], func: &MaybeItemFn, cx: &mut Ctxt) -> Require
             }
         }
     }
+    if let Some(key) = can_pay_key {
+        if !req.scopes.iter().any(|s| s == "read-billing") {
+            cx.error(
+                key.span(),
+                "`can_pay` needs the `read-billing` scope: Hugging Face tells whether a user can pay only to an app they granted it; add it to this route: `#[hf_login(scopes = \"read-billing\", can_pay)]`",
+            );
+        }
+    }
     if let Some(path) = krate {
         req.krate = path;
     }
     req
+}
+
+/// One of a fixed set of string values; the runtime's variant for it.
+fn check_choice(
+    key: &syn::Ident,
+    lit: &LitStr,
+    table: &[(&str, &'static str)],
+    cx: &mut Ctxt,
+) -> Option<&'static str> {
+    let value = lit.value();
+    if let Some((_, variant)) = table.iter().find(|(v, _)| *v == value) {
+        return Some(variant);
+    }
+    let values: Vec<&str> = table.iter().map(|(v, _)| *v).collect();
+    let hint = match (key.to_string().as_str(), value.to_lowercase().as_str()) {
+        ("accept", "cookie" | "cookies" | "browser" | "sessions") => Some("session"),
+        ("accept", "bearer" | "tokens" | "api" | "hf_token") => Some("token"),
+        ("accept", "both" | "all" | "*") => Some("any"),
+        ("cross_site", "true" | "yes" | "on" | "allowed") => Some("allow"),
+        ("cross_site", "false" | "no" | "off" | "deny") => Some("refuse"),
+        _ => suggest(&value, values.iter().copied()),
+    };
+    cx.error(
+        lit.span(),
+        with_suggestion(
+            format!(
+                "unknown value `{value}` for `{key}`; expected one of {}",
+                list(&values)
+            ),
+            hint,
+        ),
+    );
+    None
 }
 
 /// The item must be an `async fn` without `self` and without type or const generics.
@@ -179,6 +328,7 @@ fn check_function(kind: Kind, func: &MaybeItemFn, cx: &mut Ctxt) {
             ),
         );
     }
+    check_body_extractor_last(sig, cx);
     for param in &sig.generics.params {
         let (what, ident) = match param {
             GenericParam::Type(t) => ("type", &t.ident),
@@ -191,6 +341,53 @@ fn check_function(kind: Kind, func: &MaybeItemFn, cx: &mut Ctxt) {
                 "`#[{name}]` cannot guard a generic function: its requirement is registered once per handler, so `{ident}` cannot vary; remove the {what} parameter `{ident}` (write a non-generic handler that calls a generic helper)"
             ),
         );
+    }
+}
+
+/// axum's extractors that read the request body, which only the last argument may be.
+const BODY_EXTRACTORS: &[&str] = &[
+    "Json",
+    "Form",
+    "String",
+    "Bytes",
+    "Body",
+    "Request",
+    "Multipart",
+    "RawForm",
+];
+
+/// A body extractor before another argument (`Json` before `HfUser`) would make rustc say
+/// that the function is not a `Handler`, naming our generated guard type; say it here instead,
+/// on the argument, the way axum's `debug_handler` does.
+fn check_body_extractor_last(sig: &syn::Signature, cx: &mut Ctxt) {
+    let typed: Vec<&syn::PatType> = sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let Some((last, before)) = typed.split_last() else {
+        return;
+    };
+    let last_ty = last.ty.to_token_stream().to_string().replace(' ', "");
+    for arg in before {
+        let syn::Type::Path(path) = &*arg.ty else {
+            continue;
+        };
+        let Some(segment) = path.path.segments.last() else {
+            continue;
+        };
+        if BODY_EXTRACTORS.iter().any(|b| segment.ident == b) {
+            cx.error(
+                arg.ty.span(),
+                format_args!(
+                    "`{}` reads the request body, so it must be the handler's last argument; move it after `{last_ty}`",
+                    arg.ty.to_token_stream().to_string().replace(' ', "")
+                ),
+            );
+        }
     }
 }
 
@@ -225,6 +422,9 @@ fn unknown_key_message(kind: Kind, key: &str) -> String {
         ),
         (Kind::RequireOrg, "scopes" | "scope" | "extra_scopes") => format!(
             "`#[require_org]` has no argument `{key}`; scopes go in `#[hf_login(scopes = \"...\")]`, which you can add to this function: both must hold"
+        ),
+        (Kind::RequireOrg, "pro" | "can_pay") => format!(
+            "`#[require_org]` has no argument `{key}`; add `#[hf_login({key})]` to this function: both must hold"
         ),
         (Kind::RequireOrg, _) if ORG_LIKE_KEYS.contains(&key) => format!(
             "`#[require_org]` has no argument `{key}`; give the organization first, as a plain string: `#[require_org(\"acme\")]`"
@@ -395,6 +595,37 @@ fn check_org(value: &str) -> Result<(), String> {
     } else {
         Err(format!("invalid organization handle `{value}`: {why}"))
     }
+}
+
+/// A path parameter's name as axum writes it between braces: an identifier-like name.
+fn check_param(lit: &LitStr, cx: &mut Ctxt) -> bool {
+    let value = lit.value();
+    let bare = value
+        .trim()
+        .trim_start_matches(['{', ':', '*'])
+        .trim_end_matches('}')
+        .trim();
+    let valid = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if valid(&value) {
+        return true;
+    }
+    let message = if value.trim().is_empty() {
+        "the path parameter's name is empty; for a route `/orgs/{org}`, write `param = \"org\"`"
+            .to_owned()
+    } else if bare != value && valid(bare) {
+        format!("write the path parameter's name alone, without `{{}}`, `:` or `*`: `param = \"{bare}\"`")
+    } else {
+        format!(
+            "invalid path parameter name `{value}`: write the name between the braces of the route's path (letters, digits and `_`), like `param = \"org\"` for `/orgs/{{org}}`"
+        )
+    };
+    cx.error(lit.span(), message);
+    false
 }
 
 fn check_role(lit: &LitStr, cx: &mut Ctxt) -> Option<Role> {
@@ -721,6 +952,122 @@ mod tests {
             errors[0].starts_with("conflicting `crate` paths: `b` here and `a`"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn accept_cross_site_and_gates() {
+        let req = login(quote!(
+            scopes = "read-billing",
+            accept = "token",
+            cross_site = "allow",
+            pro,
+            can_pay
+        ))
+        .unwrap();
+        assert_eq!(
+            (req.accept, req.cross_site, req.pro, req.can_pay),
+            ("Token", "Allow", true, true)
+        );
+        let req = login(quote!()).unwrap();
+        assert_eq!(
+            (req.accept, req.cross_site, req.pro, req.can_pay),
+            ("Any", "Refuse", false, false)
+        );
+        let errors = login(quote!(accept = "tokens", cross_site = "yes")).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].ends_with("did you mean `token`?"), "{errors:?}");
+        assert!(errors[1].ends_with("did you mean `allow`?"), "{errors:?}");
+        let errors = login(quote!(accept = "sesion")).unwrap_err();
+        assert!(errors[0].ends_with("did you mean `session`?"), "{errors:?}");
+        let errors = login(quote!(can_pay)).unwrap_err();
+        assert!(
+            errors[0].contains("needs the `read-billing` scope"),
+            "{errors:?}"
+        );
+        let errors = login(quote!(pro = true)).unwrap_err();
+        assert!(errors[0].contains("takes no value"), "{errors:?}");
+    }
+
+    #[test]
+    fn stacked_accept_must_agree() {
+        let req = check(
+            Kind::HfLogin,
+            quote!(accept = "session"),
+            quote! { #[require_org("acme", accept = "session")] async fn f() {} },
+        )
+        .unwrap();
+        assert_eq!(req.accept, "Session");
+        let errors = check(
+            Kind::HfLogin,
+            quote!(accept = "session"),
+            quote! { #[require_org("acme", accept = "token")] async fn f() {} },
+        )
+        .unwrap_err();
+        assert!(errors[0].starts_with("conflicting `accept`"), "{errors:?}");
+        let errors = check(
+            Kind::RequireOrg,
+            quote!("acme", pro),
+            quote! { async fn f() {} },
+        )
+        .unwrap_err();
+        assert!(errors[0].contains("add `#[hf_login(pro)]`"), "{errors:?}");
+    }
+
+    #[test]
+    fn org_from_a_path_parameter() {
+        let org = |args| {
+            check(
+                Kind::RequireOrg,
+                args,
+                quote!(
+                    async fn f() {}
+                ),
+            )
+        };
+        let req = org(quote!(param = "org", role = "admin")).unwrap();
+        assert!(req.orgs.is_empty());
+        assert_eq!(req.org_params, [("org".to_owned(), Some(Role::Admin))]);
+        let errors = org(quote!(param = ":org")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].ends_with("`param = \"org\"`"), "{errors:?}");
+        let errors = org(quote!(param = "")).unwrap_err();
+        assert!(errors[0].contains("is empty"), "{errors:?}");
+        let errors = org(quote!("acme", param = "org")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("not both"), "{errors:?}");
+        let errors = org(quote!(param)).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let errors = check(
+            Kind::RequireOrg,
+            quote!(param = "org"),
+            quote! { #[require_org(param = "org", role = "write")] async fn f() {} },
+        )
+        .unwrap_err();
+        assert!(errors[0].contains("already required"), "{errors:?}");
+    }
+
+    #[test]
+    fn body_extractor_must_be_last() {
+        let errors = check(
+            Kind::HfLogin,
+            quote!(),
+            quote!(
+                async fn f(Json(v): Json<Value>, user: HfUser) {}
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            ["`Json<Value>` reads the request body, so it must be the handler's last argument; move it after `HfUser`"]
+        );
+        assert!(check(
+            Kind::HfLogin,
+            quote!(),
+            quote!(
+                async fn f(user: HfUser, Path(p): Path<String>, body: axum::Json<Value>) {}
+            )
+        )
+        .is_ok());
     }
 
     #[test]

@@ -65,7 +65,7 @@ where
 /// handler (the session is read once).
 fn admit<R: RequirementSource>(parts: &Parts, user: HfUser) -> Result<Guarded<R>, AuthRejection> {
     let ctx = context::of(parts)?;
-    if let Err(denial) = R::REQUIREMENT.check_session(&user.0) {
+    if let Err(denial) = R::REQUIREMENT.check_parts(&user.0, parts) {
         tracing::debug!(user = %user.handle(), ?denial, "access denied");
         return Err(AuthRejection::denied(parts, &ctx.state, denial));
     }

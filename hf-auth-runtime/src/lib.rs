@@ -48,7 +48,9 @@ pub use error::{ConfigError, FlowError};
 pub use guard::Guarded;
 pub use layer::HfAuthLayer;
 pub use links::AuthLinks;
-pub use requirement::{Accept, CrossSite, OrgRequirement, Requirement, RequirementSource};
+pub use requirement::{
+    Accept, CrossSite, OrgParam, OrgRequirement, Requirement, RequirementSource,
+};
 pub use session::{MAX_CHUNKS, SESSION_COOKIE};
 /// Entry points for the project's own fuzz targets and benchmarks (features `fuzzing`,
 /// `bench-hooks`). Not a public API.
@@ -168,7 +170,7 @@ pub mod __private {
     pub use crate::guard::Guarded;
     pub use crate::registry::RouteRequirement;
     pub use crate::requirement::{
-        Accept, CrossSite, OrgRequirement, Requirement, RequirementSource,
+        Accept, CrossSite, OrgParam, OrgRequirement, Requirement, RequirementSource,
     };
     pub use hf_auth_scopes::{mask_of, Role};
     pub use inventory;

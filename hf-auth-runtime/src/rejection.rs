@@ -34,6 +34,26 @@ pub enum Denial {
         /// The least role required, if any.
         role: Option<Role>,
     },
+    /// The route is for PRO subscribers (`isPro`), and this user is not one (or Hugging Face
+    /// did not say).
+    NotPro,
+    /// Not a member of the org named in the request's path (`#[require_org(param = ...)]`), or
+    /// the role is too low.
+    PathOrg {
+        /// The org's handle, from the path.
+        org: String,
+        /// The least role required, if any.
+        role: Option<Role>,
+    },
+    /// The route's requirement reads an org from a path parameter that the route does not have
+    /// (a programming error): 500, whoever asks.
+    NoPathParam {
+        /// The parameter's name.
+        param: &'static str,
+    },
+    /// The route needs a user who can pay (`canPay`, with a payment method on file), and this
+    /// user cannot (or Hugging Face did not say).
+    CannotPay,
 }
 
 impl Denial {
@@ -46,6 +66,16 @@ impl Denial {
                 org,
                 role: Some(role),
             } => format!("requires the role {role} or higher in the org {org}"),
+            Denial::PathOrg { org, role: None } => format!("requires membership of the org {org}"),
+            Denial::PathOrg {
+                org,
+                role: Some(role),
+            } => format!("requires the role {role} or higher in the org {org}"),
+            Denial::NoPathParam { param } => format!(
+                "this route is misconfigured: its org comes from the path parameter {{{param}}}, which the route does not have"
+            ),
+            Denial::NotPro => "requires a Hugging Face PRO subscription".to_owned(),
+            Denial::CannotPay => "requires a Hugging Face account with a payment method".to_owned(),
         }
     }
 }
@@ -238,6 +268,17 @@ impl AuthRejection {
     }
 }
 
+/// The 403 page's sentence for an org requirement.
+fn org_detail(org: &str, role: Option<Role>) -> String {
+    format!(
+        "This page is for members of the Hugging Face organization <code>{}</code>{}. \
+         If you joined it recently, or did not grant this app access to it, sign in again.",
+        pages::escape(org),
+        role.map(|r| format!(" with the role <code>{r}</code> or higher"))
+            .unwrap_or_default()
+    )
+}
+
 fn no_store(mut r: Response) -> Response {
     r.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -275,6 +316,15 @@ impl IntoResponse for AuthRejection {
                 login_url,
             } => {
                 let message = denial.message();
+                if let Denial::NoPathParam { .. } = denial {
+                    return no_store(
+                        (
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            Json(serde_json::json!({ "error": message })),
+                        )
+                            .into_response(),
+                    );
+                }
                 if html {
                     let detail = match &denial {
                         Denial::MissingScopes(s) => format!(
@@ -282,13 +332,16 @@ impl IntoResponse for AuthRejection {
                              Sign in again and grant them, or ask the app's owner to request them.",
                             pages::escape(&s.join(" "))
                         ),
-                        Denial::Org { org, role } => format!(
-                            "This page is for members of the Hugging Face organization <code>{}</code>{}. \
-                             If you joined it recently, or did not grant this app access to it, sign in again.",
-                            pages::escape(org),
-                            role.map(|r| format!(" with the role <code>{r}</code> or higher"))
-                                .unwrap_or_default()
-                        ),
+                        // Answered with a 500 above.
+                        Denial::NoPathParam { .. } => String::new(),
+                        Denial::Org { org, role } => org_detail(org, *role),
+                        Denial::PathOrg { org, role } => org_detail(org, *role),
+                        Denial::NotPro => "This page is for Hugging Face PRO subscribers. \
+                             If you subscribed recently, sign in again."
+                            .to_owned(),
+                        Denial::CannotPay => "This page needs a Hugging Face account that can pay: \
+                             add a payment method in your Hugging Face billing settings, then sign in again."
+                            .to_owned(),
                     };
                     (
                         StatusCode::FORBIDDEN,
@@ -312,6 +365,13 @@ impl IntoResponse for AuthRejection {
                             body["org"] = serde_json::json!(org);
                             body["required_role"] = serde_json::json!(role.map(Role::as_str));
                         }
+                        Denial::PathOrg { org, role } => {
+                            body["org"] = serde_json::json!(org);
+                            body["required_role"] = serde_json::json!(role.map(Role::as_str));
+                        }
+                        Denial::NoPathParam { .. } => {}
+                        Denial::NotPro => body["requires"] = serde_json::json!("pro"),
+                        Denial::CannotPay => body["requires"] = serde_json::json!("can_pay"),
                     }
                     let mut r = (StatusCode::FORBIDDEN, Json(body)).into_response();
                     if let Ok(v) = HeaderValue::try_from(challenge) {
