@@ -259,7 +259,7 @@ async fn in_a_space_the_redirect_uses_the_first_space_host_and_cookies_are_cross
     let flow_cookie = b
         .set_cookies
         .iter()
-        .find(|c| c.starts_with("hf_auth_flow_"))
+        .find(|c| c.starts_with("__Host-hf_auth_flow_"))
         .unwrap();
     for attr in ["HttpOnly", "Secure", "SameSite=None", "Partitioned"] {
         assert!(flow_cookie.contains(attr), "{flow_cookie}");

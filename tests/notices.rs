@@ -112,9 +112,11 @@ async fn child_discovery_retries() {
 fn without_a_subscriber_the_mock_warning_goes_to_stderr() {
     let (_, err) = run_child("child_mock_mode", false);
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("hf-auth: ")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
+    // The warning, then the mock user's bearer token for curl.
+    assert_eq!(lines.len(), 2, "{err}");
     assert!(lines[0].contains("MOCK MODE IS ON"), "{err}");
     assert!(lines[0].contains("dev-user"), "{err}");
+    assert!(lines[1].contains("Authorization: Bearer hf_mock_"), "{err}");
 }
 
 #[test]

@@ -86,6 +86,28 @@ async fn check_signed_in_contract(b: &mut Browser, base: &str, handle: &str) {
     assert_eq!(status, 403);
     assert!(body["error"].as_str().unwrap().contains("acme"), "{body}");
     assert_eq!(b.get(&format!("{base}/acme/admin")).await.status(), 403);
+    // POST /write: from the app's own pages yes, from another site no (403 naming the reason).
+    let post = |headers: &[(&str, &str)]| {
+        let mut req = reqwest::Client::new()
+            .post(format!("{base}/write"))
+            .header("cookie", b.cookie_header())
+            .header("accept", "application/json")
+            .body("ignored");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+    let same = post(&[("sec-fetch-site", "same-origin")]).await.unwrap();
+    assert_eq!(same.status(), 200);
+    let forged = post(&[
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains("cross_site_request"));
     // The org from the path: a member of acme, not of labs.
     assert_eq!(json(b, &format!("{base}/orgs/acme")).await.0, 200);
     let (status, body, _) = json(b, &format!("{base}/orgs/labs")).await;

@@ -22,7 +22,9 @@ use axum::{
 use crate::{
     bearer::{bearer_token, BearerError},
     context::{self, RequestCtx},
-    cross_site, refresh,
+    cross_site,
+    error::Escaped,
+    refresh,
     rejection::{AuthRejection, TokenProblem},
     requirement::{Accept, CrossSite, RequirementSource},
     session::{self, now_unix},
@@ -66,7 +68,7 @@ where
 fn admit<R: RequirementSource>(parts: &Parts, user: HfUser) -> Result<Guarded<R>, AuthRejection> {
     let ctx = context::of(parts)?;
     if let Err(denial) = R::REQUIREMENT.check_parts(&user.0, parts) {
-        tracing::debug!(user = %user.handle(), ?denial, "access denied");
+        tracing::debug!(user = %Escaped::str(user.handle()), ?denial, "access denied");
         return Err(AuthRejection::denied(parts, &ctx.state, denial));
     }
     let _ = ctx.user.set(user);

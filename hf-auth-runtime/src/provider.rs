@@ -194,10 +194,10 @@ fn error_text<E: std::error::Error>(e: &E) -> String {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RefreshError {
     /// The provider refused the refresh token (`invalid_grant`): the session ends.
-    #[error("the provider refused the refresh token: {0}")]
+    #[error("the provider refused the refresh token: {}", Escaped::str(.0))]
     Rejected(String),
     /// A timeout, a network error, a 5xx or any other answer: the session is kept, retry later.
-    #[error("the refresh failed for now: {0}")]
+    #[error("the refresh failed for now: {}", Escaped::str(.0))]
     Transient(String),
 }
 

@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     context,
+    error::Escaped,
     provider::RefreshError,
     rejection::AuthRejection,
     session::{self, SessionData},
@@ -133,11 +134,11 @@ async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
     let tokens = match provider.refresh(refresh_token).await {
         Ok(t) => t,
         Err(RefreshError::Rejected(e)) => {
-            tracing::info!(user = %old.handle, error = %e, "the provider refused the refresh token; the session ends");
+            tracing::info!(user = %Escaped::str(&old.handle), error = %e, "the provider refused the refresh token; the session ends");
             return Outcome::Ended;
         }
         Err(RefreshError::Transient(e)) => {
-            tracing::warn!(user = %old.handle, error = %e, "refreshing the access token failed for now; the session is kept");
+            tracing::warn!(user = %Escaped::str(&old.handle), error = %e, "refreshing the access token failed for now; the session is kept");
             return Outcome::NotNow;
         }
     };
@@ -152,7 +153,7 @@ async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
         Err(e) => {
             // The refresh token may have rotated already: keep the new tokens, with the
             // profile the session had, rather than lose them.
-            tracing::warn!(user = %old.handle, error = %e, "userinfo after refresh failed; keeping the previous profile");
+            tracing::warn!(user = %Escaped::str(&old.handle), error = %e, "userinfo after refresh failed; keeping the previous profile");
             let mut kept = old.clone();
             kept.scopes = granted;
             kept.expires_at = tokens
@@ -175,6 +176,6 @@ async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
             Vec::new()
         }
     };
-    tracing::debug!(user = %fresh.handle, "refreshed the access token");
+    tracing::debug!(user = %Escaped::str(&fresh.handle), "refreshed the access token");
     Outcome::Renewed(Arc::new(fresh), cookies)
 }
