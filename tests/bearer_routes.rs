@@ -2,21 +2,21 @@
 //! kind, each refusal, the cache and single flight through HTTP, whoami outages, and the
 //! per-route choice of credentials. The test kit's provider serves `/api/whoami-v2`.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::{
-    body::Body,
-    http::{header, Method, Request, StatusCode},
+    http::{header, Method, StatusCode},
     routing::{get, post},
     Router,
 };
+use common::oneshot::{self, Answer};
 use hf_auth_runtime::{
     hf_login, require_org,
     testing::{self, TestProvider, TestUser, TokenKind, WhoamiFault},
     Accept, Guarded, HfAuth, HfUser, MockUser, Requirement, RequirementSource, Role, ScopeCheck,
 };
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 #[hf_login]
 async fn me(user: HfUser) -> String {
@@ -91,53 +91,8 @@ fn alice() -> TestUser {
     TestUser::new("alice").org("acme", Role::Write)
 }
 
-struct Answer {
-    status: StatusCode,
-    www_authenticate: Option<String>,
-    retry_after: Option<String>,
-    location: Option<String>,
-    body: String,
-}
-
 async fn call(app: &Router, method: Method, path: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let (www_authenticate, retry_after, location) = {
-        let h = |name: header::HeaderName| {
-            resp.headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_owned())
-        };
-        (
-            h(header::WWW_AUTHENTICATE),
-            h(header::RETRY_AFTER),
-            h(header::LOCATION),
-        )
-    };
-    let status = resp.status();
-    let body = String::from_utf8(
-        resp.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
-    Answer {
-        status,
-        www_authenticate,
-        retry_after,
-        location,
-        body,
-    }
+    oneshot::call(app, method, path, headers, "").await
 }
 
 async fn with_token(app: &Router, path: &str, token: &str) -> Answer {
@@ -159,14 +114,14 @@ async fn classic_tokens_read_and_write() {
     assert_eq!(with_token(&s.app, "/me", &read).await.body, "hello alice");
     let denied = with_token(&s.app, "/write", &read).await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
-    let challenge = denied.www_authenticate.unwrap();
+    let challenge = denied.header(header::WWW_AUTHENTICATE).unwrap();
     assert!(
         challenge.contains("error=\"insufficient_scope\"")
             && challenge.contains("scope=\"write-repos\""),
         "{challenge}"
     );
     assert!(
-        denied.location.is_none(),
+        denied.header(header::LOCATION).is_none(),
         "an API client is never redirected"
     );
 
@@ -248,12 +203,12 @@ async fn org_app_unknown_and_revoked_tokens_are_401_invalid_token() {
             out.body
         );
         assert!(
-            out.www_authenticate
+            out.header(header::WWW_AUTHENTICATE)
                 .as_deref()
                 .is_some_and(|c| c.contains("error=\"invalid_token\"")),
             "{token}"
         );
-        assert!(out.location.is_none());
+        assert!(out.header(header::LOCATION).is_none());
     }
 }
 
@@ -308,7 +263,7 @@ async fn whoami_outages_are_503_with_retry_after_and_never_admit() {
     });
     let out = with_token(&s.app, "/me", &token).await;
     assert_eq!(out.status, StatusCode::SERVICE_UNAVAILABLE, "{}", out.body);
-    assert_eq!(out.retry_after.as_deref(), Some("7"));
+    assert_eq!(out.header(header::RETRY_AFTER).as_deref(), Some("7"));
     // Recovers: the outage was not cached as "invalid".
     s.provider.set_whoami_fault(WhoamiFault::None);
     assert_eq!(
@@ -321,7 +276,7 @@ async fn whoami_outages_are_503_with_retry_after_and_never_admit() {
         .set_whoami_fault(WhoamiFault::RateLimited { reset_secs: 120 });
     let out = with_token(&s.app, "/me", &other).await;
     assert_eq!(out.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(out.retry_after.as_deref(), Some("120"));
+    assert_eq!(out.header(header::RETRY_AFTER).as_deref(), Some("120"));
     assert!(!out.body.contains("alice"));
 }
 
@@ -394,9 +349,9 @@ async fn per_route_choice_of_credentials() {
     )
     .await;
     assert_eq!(out.status, StatusCode::UNAUTHORIZED);
-    assert!(out.location.is_none());
+    assert!(out.header(header::LOCATION).is_none());
     assert_eq!(
-        out.www_authenticate.as_deref(),
+        out.header(header::WWW_AUTHENTICATE).as_deref(),
         Some("Bearer realm=\"hf-auth\"")
     );
     let auth = format!("Bearer {token}");

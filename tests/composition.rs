@@ -3,8 +3,9 @@
 //! two modules, the flow routes under a prefix, and `AuthLinks`. Each app must behave exactly
 //! like the flat one `attach` makes.
 
+mod common;
+
 use axum::{
-    body::Body,
     extract::Request,
     http::{header, Method, StatusCode},
     middleware::{self, Next},
@@ -12,11 +13,11 @@ use axum::{
     routing::get,
     Router,
 };
+use common::oneshot::{call, Answer};
 use hf_auth_runtime::{
     hf_login, require_org, testing, AuthLinks, HfAuth, HfUser, MockUser, Role, ScopeCheck,
 };
-use http_body_util::BodyExt;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::ServiceBuilder;
 
 #[hf_login(scopes = "read-repos")]
 async fn me(user: HfUser) -> String {
@@ -66,61 +67,17 @@ async fn auth() -> HfAuth {
     auth_with("").await
 }
 
-struct Answer {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookie: Vec<String>,
-    cache_control: Option<String>,
-    body: String,
-}
-
 async fn send(app: &Router, method: Method, uri: &str, cookie: Option<&str>, html: bool) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri).header(
-        header::ACCEPT,
-        if html {
-            "text/html"
-        } else {
-            "application/json"
-        },
-    );
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let text = |name| {
-        resp.headers()
-            .get(name)
-            .map(|v: &header::HeaderValue| v.to_str().unwrap().to_owned())
+    let accept = if html {
+        "text/html"
+    } else {
+        "application/json"
     };
-    let location = text(header::LOCATION);
-    let cache_control = text(header::CACHE_CONTROL);
-    let set_cookie = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let status = resp.status();
-    let body = String::from_utf8(
-        resp.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
-    Answer {
-        status,
-        location,
-        set_cookie,
-        cache_control,
-        body,
+    let mut headers = vec![("accept", accept)];
+    if let Some(c) = cookie {
+        headers.push(("cookie", c));
     }
+    call(app, method, uri, &headers, "").await
 }
 
 async fn fetch(app: &Router, uri: &str, cookie: Option<&str>) -> Answer {
@@ -137,7 +94,11 @@ async fn behaves_like_the_flat_app(app: &Router, auth: &HfAuth, me: &str, acme: 
         auth.login_path(),
         me.replace('/', "%2F") + "%3Ftab%3Dx"
     );
-    assert_eq!(out.location.as_deref(), Some(want.as_str()), "{me}");
+    assert_eq!(
+        out.header(header::LOCATION).as_deref(),
+        Some(want.as_str()),
+        "{me}"
+    );
     let api = send(app, Method::GET, me, None, false).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
 
@@ -149,9 +110,12 @@ async fn behaves_like_the_flat_app(app: &Router, auth: &HfAuth, me: &str, acme: 
     )
     .await;
     assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
-    assert_eq!(login.location.as_deref(), Some(me));
-    assert_eq!(login.cache_control.as_deref(), Some("private, no-store"));
-    let cookie = login.set_cookie[0].split(';').next().unwrap().to_owned();
+    assert_eq!(login.header(header::LOCATION).as_deref(), Some(me));
+    assert_eq!(
+        login.header(header::CACHE_CONTROL).as_deref(),
+        Some("private, no-store")
+    );
+    let cookie = login.set_cookies()[0].split(';').next().unwrap().to_owned();
     assert_eq!(fetch(app, me, Some(&cookie)).await.body, "hello alice");
     assert_eq!(fetch(app, acme, Some(&cookie)).await.status, StatusCode::OK);
 
@@ -162,7 +126,7 @@ async fn behaves_like_the_flat_app(app: &Router, auth: &HfAuth, me: &str, acme: 
     );
     let logout = fetch(app, auth.logout_path(), Some(&cookie)).await;
     assert_eq!(logout.status, StatusCode::SEE_OTHER);
-    assert!(logout.set_cookie.iter().any(|c| c.contains("Max-Age=0")));
+    assert!(logout.set_cookies().iter().any(|c| c.contains("Max-Age=0")));
 }
 
 #[tokio::test]
@@ -250,9 +214,9 @@ async fn flow_routes_mounted_elsewhere_than_configured_refuse_and_say_why() {
     let out = fetch(&app, "/oauth/huggingface/login", None).await;
     assert_eq!(out.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(
-        out.set_cookie.is_empty(),
+        out.set_cookies().is_empty(),
         "no session: {:?}",
-        out.set_cookie
+        out.set_cookies()
     );
 }
 
@@ -319,7 +283,7 @@ async fn real_mode_redirect_uri_follows_the_prefix_and_the_callback_is_get_only(
         .layer(auth.layer());
     let signed_out = fetch(&app, "/api/me", None).await;
     assert_eq!(
-        signed_out.location.as_deref(),
+        signed_out.header(header::LOCATION).as_deref(),
         Some("/auth/oauth/huggingface/login?_target_url=%2Fapi%2Fme")
     );
     let login = fetch(
@@ -329,7 +293,7 @@ async fn real_mode_redirect_uri_follows_the_prefix_and_the_callback_is_get_only(
     )
     .await;
     assert_eq!(login.status, StatusCode::SEE_OTHER);
-    let authorize = url::Url::parse(login.location.as_deref().unwrap()).unwrap();
+    let authorize = url::Url::parse(login.header(header::LOCATION).as_deref().unwrap()).unwrap();
     let redirect_uri = authorize
         .query_pairs()
         .find(|(k, _)| k == "redirect_uri")

@@ -2,14 +2,15 @@
 //! them), and a session under the old plain names is read once and moved, so switching an app
 //! to https does not sign everyone out.
 
+mod common;
+
 use axum::{
-    body::Body,
-    http::{header, Request, StatusCode},
+    http::{Method, StatusCode},
     routing::get,
     Router,
 };
+use common::oneshot::call;
 use hf_auth_runtime::{hf_login, testing, HfAuth, HfUser, MockUser};
-use tower::ServiceExt;
 
 #[hf_login]
 async fn me(user: HfUser) -> String {
@@ -31,22 +32,12 @@ async fn app(public_url: &str) -> (HfAuth, Router) {
 }
 
 async fn get_(app: &Router, path: &str, cookie: Option<&str>) -> (StatusCode, Vec<String>) {
-    let mut req = Request::get(path).header("accept", "application/json");
+    let mut headers = vec![("accept", "application/json")];
     if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
+        headers.push(("cookie", c));
     }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let cookies = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    (resp.status(), cookies)
+    let out = call(app, Method::GET, path, &headers, "").await;
+    (out.status, out.set_cookies())
 }
 
 #[tokio::test]

@@ -3,17 +3,17 @@
 //! the app's own origin, non-browser clients and bearer tokens pass; a route can opt out; and
 //! another site cannot sign a user out without a click.
 
+mod common;
+
 use axum::{
-    body::Body,
-    http::{header, Method, Request, StatusCode},
+    http::{Method, StatusCode},
     routing::{get, post},
     Router,
 };
+use common::oneshot::call;
 use hf_auth_runtime::{
     hf_login, testing, CrossSite, Guarded, HfAuth, HfUser, MockUser, Requirement, RequirementSource,
 };
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 const APP: &str = "http://127.0.0.1:7860";
 
@@ -62,32 +62,9 @@ async fn send(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, String, Vec<String>) {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::from("x=1")).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let cookies = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let body = String::from_utf8(
-        resp.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
-    (status, body, cookies)
+    let out = call(app, method, path, headers, "x=1").await;
+    let cookies = out.set_cookies();
+    (out.status, out.body, cookies)
 }
 
 #[tokio::test]
