@@ -56,17 +56,22 @@ where
         _state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         let parts: &Parts = parts;
-        let step = context::of(parts).and_then(|ctx| {
-            credentials_of(parts, ctx, R::REQUIREMENT.accept, R::REQUIREMENT.cross_site)
-        });
-        extracted(parts, step, admit::<R>)
+        let ctx = match context::of(parts) {
+            Ok(ctx) => ctx,
+            Err(e) => return Extracted::Done(Some(Err(e))),
+        };
+        let step = credentials_of(parts, ctx, R::REQUIREMENT.accept, R::REQUIREMENT.cross_site);
+        extracted(parts, ctx, step, admit::<R>)
     }
 }
 
 /// Checks `R`'s requirement for `user`, keeping the user for an `HfUser` parameter of the same
 /// handler (the session is read once).
-fn admit<R: RequirementSource>(parts: &Parts, user: HfUser) -> Result<Guarded<R>, AuthRejection> {
-    let ctx = context::of(parts)?;
+fn admit<R: RequirementSource>(
+    parts: &Parts,
+    ctx: &RequestCtx,
+    user: HfUser,
+) -> Result<Guarded<R>, AuthRejection> {
     if let Err(denial) = R::REQUIREMENT.check_parts(&user.0, parts) {
         tracing::debug!(user = %Escaped::str(user.handle()), ?denial, "access denied");
         return Err(AuthRejection::denied(parts, &ctx.state, denial));
@@ -83,17 +88,22 @@ impl<S: Send + Sync> FromRequestParts<S> for HfUser {
         _state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         let parts: &Parts = parts;
-        let step = context::of(parts).and_then(|ctx| match ctx.user.get() {
-            Some(user) => Ok(Step::Ready(user.clone())),
-            None => credentials_of(parts, ctx, Accept::Any, CrossSite::Refuse),
-        });
-        extracted(parts, step, keep)
+        let ctx = match context::of(parts) {
+            Ok(ctx) => ctx,
+            Err(e) => return Extracted::Done(Some(Err(e))),
+        };
+        // Behind a guard of the same handler, the user it admitted.
+        if let Some(user) = ctx.user.get() {
+            return Extracted::Done(Some(Ok(user.clone())));
+        }
+        let step = credentials_of(parts, ctx, Accept::Any, CrossSite::Refuse);
+        extracted(parts, ctx, step, keep)
     }
 }
 
 /// Keeps `user` for the other extractors of the request.
-fn keep(parts: &Parts, user: HfUser) -> Result<HfUser, AuthRejection> {
-    let _ = context::of(parts)?.user.get_or_init(|| user.clone());
+fn keep(_: &Parts, ctx: &RequestCtx, user: HfUser) -> Result<HfUser, AuthRejection> {
+    let _ = ctx.user.get_or_init(|| user.clone());
     Ok(user)
 }
 
@@ -208,22 +218,23 @@ fn legacy_session(
 /// (a few words inside the handler's future); only a refresh awaits.
 fn extracted<'a, T: Send + 'static>(
     parts: &'a Parts,
+    ctx: &'a RequestCtx,
     step: Result<Step<'a>, AuthRejection>,
-    finish: fn(&Parts, HfUser) -> Result<T, AuthRejection>,
+    finish: fn(&Parts, &RequestCtx, HfUser) -> Result<T, AuthRejection>,
 ) -> Extracted<'a, T> {
     match step {
-        Ok(Step::Ready(user)) => Extracted::Done(Some(finish(parts, user))),
+        Ok(Step::Ready(user)) => Extracted::Done(Some(finish(parts, ctx, user))),
         Ok(Step::Refresh(expired)) => Extracted::Waiting(Box::pin(async move {
-            finish(parts, refresh::refreshed(parts, expired).await?)
+            finish(parts, ctx, refresh::refreshed(parts, expired).await?)
         })),
         Ok(Step::Identify(token)) => Extracted::Waiting(Box::pin(async move {
-            let state = context::of(parts)?.state.clone();
-            let session = state
+            let session = ctx
+                .state
                 .bearer
                 .identify(token)
                 .await
                 .map_err(|e| token_error(parts, e))?;
-            finish(parts, HfUser(session))
+            finish(parts, ctx, HfUser(session))
         })),
         Err(e) => Extracted::Done(Some(Err(e))),
     }
