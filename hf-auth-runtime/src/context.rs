@@ -6,7 +6,10 @@
 //! (a `tokio::spawn` or a `Buffer` in between is fine), and the layer's response future holds
 //! the other handle to collect the cookies.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, Mutex, OnceLock,
+};
 
 use axum::http::{request::Parts, HeaderValue};
 
@@ -18,6 +21,8 @@ pub(crate) struct RequestCtx {
     /// The signed-in user, once a guard or extractor has read the session.
     pub user: OnceLock<HfUser>,
     set_cookies: Mutex<Vec<HeaderValue>>,
+    /// Whether `set_cookies` holds any: most responses set none, and need no lock to say so.
+    has_cookies: AtomicBool,
 }
 
 /// The handle on the context that the layer puts into the request's extensions.
@@ -30,19 +35,24 @@ impl RequestCtx {
             state,
             user: OnceLock::new(),
             set_cookies: Mutex::new(Vec::new()),
+            has_cookies: AtomicBool::new(false),
         }
     }
 
     /// Queues `Set-Cookie` headers for the response.
     pub fn set_cookies(&self, headers: impl IntoIterator<Item = HeaderValue>) {
-        self.set_cookies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(headers);
+        let mut queued = self.set_cookies.lock().unwrap_or_else(|e| e.into_inner());
+        queued.extend(headers);
+        if !queued.is_empty() {
+            self.has_cookies.store(true, Ordering::Release);
+        }
     }
 
     /// The queued `Set-Cookie` headers, emptied.
     pub fn take_cookies(&self) -> Vec<HeaderValue> {
+        if !self.has_cookies.swap(false, Ordering::Acquire) {
+            return Vec::new();
+        }
         std::mem::take(&mut *self.set_cookies.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
