@@ -6,19 +6,26 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    app::{start, start_with},
+    app::{start, start_with, App},
     Browser,
 };
 use hf_auth_runtime::testing::{Consent, Fault, TestProvider};
 
-#[tokio::test]
-async fn concurrent_requests_at_expiry_share_one_refresh_and_all_stay_signed_in() {
+/// An app whose provider issues rotating refresh tokens and 1-second access tokens, and a
+/// client signed in there whose access token has just expired.
+async fn signed_in_then_expired() -> (App, Browser) {
     let app = start().await;
     app.provider.set_access_token_ttl(1);
     app.provider.set_refresh_tokens(true);
     let mut b = Browser::api();
     app.login(&mut b, "/").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
+    (app, b)
+}
+
+#[tokio::test]
+async fn concurrent_requests_at_expiry_share_one_refresh_and_all_stay_signed_in() {
+    let (app, mut b) = signed_in_then_expired().await;
     // Three tabs (or fetch() calls) with the same expired cookie, at once.
     let mut tabs: Vec<Browser> = (0..3)
         .map(|_| {
@@ -50,12 +57,7 @@ async fn concurrent_requests_at_expiry_share_one_refresh_and_all_stay_signed_in(
 
 #[tokio::test]
 async fn a_provider_outage_during_refresh_keeps_the_session() {
-    let app = start().await;
-    app.provider.set_access_token_ttl(1);
-    app.provider.set_refresh_tokens(true);
-    let mut b = Browser::api();
-    app.login(&mut b, "/").await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (app, mut b) = signed_in_then_expired().await;
     app.provider.set_fault(Fault::TokenServerError);
     let r = b.get(&app.url("/me")).await;
     assert_eq!(r.status().as_u16(), 503);
@@ -79,12 +81,7 @@ async fn a_provider_outage_during_refresh_keeps_the_session() {
 
 #[tokio::test]
 async fn invalid_grant_ends_the_session() {
-    let app = start().await;
-    app.provider.set_access_token_ttl(1);
-    app.provider.set_refresh_tokens(true);
-    let mut b = Browser::api();
-    app.login(&mut b, "/").await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (app, mut b) = signed_in_then_expired().await;
     app.provider.set_fault(Fault::TokenInvalidGrant);
     assert_eq!(app.json(&mut b, "/me").await.0, 401);
     assert!(!b.has_session());

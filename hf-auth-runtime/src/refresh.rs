@@ -156,11 +156,7 @@ async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
             tracing::warn!(user = %Escaped::str(&old.handle), error = %e, "userinfo after refresh failed; keeping the previous profile");
             let mut kept = old.clone();
             kept.scopes = granted;
-            kept.expires_at = tokens
-                .expires_in
-                .map(|d| session::now_unix() + d.as_secs())
-                .unwrap_or(old.session_ends_at)
-                .min(old.session_ends_at);
+            kept.expires_at = session::access_token_expiry(tokens.expires_in, old.session_ends_at);
             kept.access_token = tokens.access_token;
             kept.refresh_token = tokens.refresh_token;
             kept

@@ -69,11 +69,7 @@ impl SessionData {
         info: UserInfo,
         session_ends_at: u64,
     ) -> SessionData {
-        let expires_at = tokens
-            .expires_in
-            .map(|d| now_unix() + d.as_secs())
-            .unwrap_or(session_ends_at)
-            .min(session_ends_at);
+        let expires_at = access_token_expiry(tokens.expires_in, session_ends_at);
         SessionData {
             orgs: info.orgs(),
             handle: info.preferred_username.unwrap_or_else(|| info.sub.clone()),
@@ -113,6 +109,18 @@ impl SessionData {
             session_ends_at: ends,
         }
     }
+}
+
+/// When an access token that lives `expires_in` expires, in Unix seconds: never after the
+/// session ends, and at the session's end when the provider did not say.
+pub(crate) fn access_token_expiry(
+    expires_in: Option<std::time::Duration>,
+    session_ends_at: u64,
+) -> u64 {
+    expires_in
+        .map(|d| now_unix() + d.as_secs())
+        .unwrap_or(session_ends_at)
+        .min(session_ends_at)
 }
 
 /// Now, in Unix seconds.
