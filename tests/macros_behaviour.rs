@@ -94,6 +94,13 @@ async fn org_misplaced() -> &'static str {
     "never"
 }
 
+/// The same mistake, routed only by the logged-once test: the "first time" it logs is per
+/// requirement and process-wide, so no other test may spend it.
+#[require_org(param = "org")]
+async fn org_misplaced_logged() -> &'static str {
+    "never"
+}
+
 async fn app() -> (HfAuth, Router) {
     let auth = HfAuth::builder()
         .scopes(APP_SCOPES)
@@ -506,7 +513,7 @@ async fn org_param_missing_is_logged_once() {
         .finish();
     let _default = tracing::subscriber::set_default(subscriber);
     let (auth, _) = app().await;
-    let app = auth.attach(Router::new().route("/teams/{team}", get(org_misplaced)));
+    let app = auth.attach(Router::new().route("/teams/{team}", get(org_misplaced_logged)));
     let cookie = testing::session_cookie(&auth, &MockUser::new("x").org("acme", Role::Admin));
     for _ in 0..3 {
         let r = get_as(&app, Client::Api, "/teams/acme", Some(&cookie)).await;
