@@ -89,18 +89,6 @@ async fn org_admin() -> &'static str {
     "admin"
 }
 
-#[require_org(param = "org")]
-async fn org_misplaced() -> &'static str {
-    "never"
-}
-
-/// The same mistake, routed only by the logged-once test: the "first time" it logs is per
-/// requirement and process-wide, so no other test may spend it.
-#[require_org(param = "org")]
-async fn org_misplaced_logged() -> &'static str {
-    "never"
-}
-
 async fn app() -> (HfAuth, Router) {
     let auth = HfAuth::builder()
         .scopes(APP_SCOPES)
@@ -484,48 +472,6 @@ async fn org_param_missing_from_the_route_is_a_500() {
         let body = json(r).await;
         assert!(body["error"].as_str().unwrap().contains("{org}"), "{body}");
     }
-}
-
-/// What the tracing subscriber of a test writes.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The mistake is logged as an error once, not once per request (its own handler, so that no
-/// other test has logged it first).
-#[tokio::test]
-async fn org_param_missing_is_logged_once() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::ERROR)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
-    let (auth, _) = app().await;
-    let app = auth.attach(Router::new().route("/teams/{team}", get(org_misplaced_logged)));
-    let cookie = testing::session_cookie(&auth, &MockUser::new("x").org("acme", Role::Admin));
-    for _ in 0..3 {
-        let r = get_as(&app, Client::Api, "/teams/acme", Some(&cookie)).await;
-        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert_eq!(
-        log.matches("has no path parameter `{org}`").count(),
-        1,
-        "{log}"
-    );
-    assert!(log.contains("/teams/{team}"), "{log}");
 }
 
 #[test]
