@@ -21,10 +21,14 @@
 //! ```
 
 mod provider;
+#[cfg(feature = "redis")]
+mod redis_server;
 
 use std::time::Duration;
 
 pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser, TokenKind, WhoamiFault};
+#[cfg(feature = "redis")]
+pub use redis_server::{RedisServer, RedisServerError};
 
 use crate::{config::HfAuth, mock::MockUser, session};
 

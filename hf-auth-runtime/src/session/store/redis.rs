@@ -433,83 +433,21 @@ impl Invalidations {
     }
 }
 
-/// Against a real `redis-server` on 127.0.0.1 on a free port, started by each test (skipped
-/// with a notice when Debian's `redis-server` is not installed; `scripts/test.sh` installs it).
-#[cfg(test)]
+/// Against a real `redis-server` on 127.0.0.1 on a free port, started by each test (Debian's
+/// `redis-server`; `scripts/test.sh` installs it, and a test fails without it).
+#[cfg(all(test, feature = "testing"))]
 mod tests {
-    use std::{
-        process::{Child, Command, Stdio},
-        time::Instant,
-    };
+    use std::time::Instant;
 
     use super::*;
+    use crate::testing::RedisServer;
+
+    fn redis_server() -> RedisServer {
+        RedisServer::start().expect("a test redis-server (apt-get install redis-server)")
+    }
     use crate::session::tests::user_in_orgs;
 
-    struct Server {
-        child: Option<Child>,
-        port: u16,
-    }
-
-    impl Server {
-        /// A fresh server, or `None` (with a printed notice) when `redis-server` is missing.
-        fn start() -> Option<Server> {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
-            let mut s = Server { child: None, port };
-            if !s.spawn() {
-                eprintln!("SKIPPED: redis-server is not installed (apt-get install redis-server)");
-                return None;
-            }
-            Some(s)
-        }
-
-        fn spawn(&mut self) -> bool {
-            let child = Command::new("redis-server")
-                .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-                .args([
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--protected-mode",
-                    "yes",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let Ok(child) = child else { return false };
-            self.child = Some(child);
-            // Ready when it accepts connections: at most 5 s.
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            true
-        }
-
-        fn kill(&mut self) {
-            if let Some(mut c) = self.child.take() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
-
-        fn url(&self) -> String {
-            format!("redis://127.0.0.1:{}/0", self.port)
-        }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            self.kill();
-        }
-    }
-
-    async fn store(server: &Server) -> RedisStore {
+    async fn store(server: &RedisServer) -> RedisStore {
         RedisStore::connect(&server.url()).await.expect("connect")
     }
 
@@ -521,9 +459,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_load_save_delete_with_the_lifetime_as_ttl() {
-        let Some(server) = Server::start() else {
-            return;
-        };
+        let server = redis_server();
         let s = store(&server).await;
         let mut data = user("u-1", 2);
         data.session_ends_at = now_unix() + 600;
@@ -560,9 +496,7 @@ mod tests {
 
     #[tokio::test]
     async fn delete_user_ends_every_session_of_that_user_only() {
-        let Some(server) = Server::start() else {
-            return;
-        };
+        let server = redis_server();
         let s = store(&server).await;
         let mine: Vec<_> = [0, 1, 2].map(|_| user("victim", 1)).to_vec();
         let mut ids = Vec::new();
@@ -585,9 +519,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_refresh_lock_excludes_until_unlocked_or_expired() {
-        let Some(server) = Server::start() else {
-            return;
-        };
+        let server = redis_server();
         let s = store(&server).await;
         let other_replica = store(&server).await;
         let id = s.create(&user("u-lock", 0)).await.unwrap();
@@ -629,9 +561,7 @@ mod tests {
 
     #[tokio::test]
     async fn saves_deletes_and_revocations_reach_a_subscriber_within_a_second() {
-        let Some(server) = Server::start() else {
-            return;
-        };
+        let server = redis_server();
         let s = store(&server).await;
         let replica_b = store(&server).await;
         let mut inv = replica_b.subscribe_invalidations().await.unwrap();
@@ -673,9 +603,7 @@ mod tests {
 
     #[tokio::test]
     async fn redis_down_is_unreachable_and_the_store_recovers_when_it_is_back() {
-        let Some(mut server) = Server::start() else {
-            return;
-        };
+        let mut server = redis_server();
         let s = store(&server).await;
         let mut inv = s.subscribe_invalidations().await.unwrap();
         let data = user("u-down", 0);
@@ -707,7 +635,7 @@ mod tests {
         );
 
         // Back (empty: no persistence in this test): the same store works again by itself.
-        assert!(server.spawn());
+        server.restart().expect("redis-server restarts");
         let deadline = Instant::now() + Duration::from_secs(10);
         let id = loop {
             match s.create(&data).await {
@@ -764,9 +692,7 @@ mod tests {
     /// Memory per session in Redis (`MEMORY USAGE`), for the docs; run with `--nocapture`.
     #[tokio::test]
     async fn memory_per_session() {
-        let Some(server) = Server::start() else {
-            return;
-        };
+        let server = redis_server();
         let s = store(&server).await;
         for orgs in [0, 10, 100] {
             let id = s.create(&user("u-mem", orgs)).await.unwrap();
