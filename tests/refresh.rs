@@ -35,7 +35,7 @@ async fn concurrent_requests_at_expiry_share_one_refresh_and_all_stay_signed_in(
         })
         .collect();
     let url = app.url("/me");
-    let answers = futures_join(tabs.iter_mut().map(|t| {
+    let answers = common::join_all(tabs.iter_mut().map(|t| {
         let url = url.clone();
         async move { t.get(&url).await.status().as_u16() }
     }))
@@ -114,38 +114,4 @@ async fn a_refresh_without_scope_keeps_the_granted_scopes() {
         .collect();
     assert!(!scopes.contains(&"write-repos"), "{scopes:?}");
     assert_eq!(app.json(&mut b, "/write").await.0, 403, "never widened");
-}
-
-/// Runs the futures concurrently and returns their outputs in order.
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let futures: Vec<_> = futures.map(Box::pin).collect();
-    let mut out = Vec::with_capacity(futures.len());
-    let mut pending: Vec<_> = futures.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut done = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => done = false,
-                }
-            }
-        }
-        if done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    out.extend(
-        results
-            .into_iter()
-            .map(|r| r.expect("every future finished")),
-    );
-    out
 }

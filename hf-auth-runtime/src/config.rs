@@ -8,7 +8,7 @@ use crate::{
     cookies::CookiePolicy,
     cross_site::TrustedOrigins,
     crypto::{decode_key_text, CookieKey, Mode, Purpose, MIN_KEY_BYTES},
-    error::ConfigError,
+    error::{ConfigError, RevokeError},
     layer::HfAuthLayer,
     mock::MockUser,
     provider::Provider,
@@ -88,6 +88,37 @@ impl HfAuth {
     /// (the public URL's, `SPACE_HOST`'s and the allow-list's), as browsers write `Origin`.
     pub fn trusted_origins(&self) -> impl Iterator<Item = &str> {
         self.state.trusted_origins.iter()
+    }
+
+    /// Whether sessions are kept in a session store ([`HfAuthBuilder::session_store`]).
+    pub fn has_session_store(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.state.server_sessions.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
+    }
+
+    /// Ends every session of the user `sub` (their Hugging Face id, [`HfUser::id`]) on every
+    /// replica: the store deletes them at once, and each replica's cache drops them within a
+    /// second. Returns how many sessions ended. Needs a session store; stateless cookie
+    /// sessions cannot be revoked ([`RevokeError::NoSessionStore`]). API tokens are not
+    /// sessions: revoke those on Hugging Face.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: hf_auth_runtime::HfAuth) -> Result<(), hf_auth_runtime::RevokeError> {
+    /// let ended = auth.revoke_user("62f264b9f3c90f4b6514a269").await?;
+    /// println!("{ended} sessions ended");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`HfUser::id`]: crate::HfUser::id
+    pub async fn revoke_user(&self, sub: &str) -> Result<usize, RevokeError> {
+        #[cfg(feature = "redis")]
+        if let Some(server) = &self.state.server_sessions {
+            return revoke_in(server.store(), sub).await;
+        }
+        let _ = sub;
+        Err(RevokeError::NoSessionStore)
     }
 
     /// The path of the login route (`/oauth/huggingface/login` unless a prefix was set).
@@ -190,6 +221,7 @@ pub struct HfAuthBuilder {
     max_login_retries: u32,
     whoami_url: Option<String>,
     token_cache_ttl: Duration,
+    session_store: Option<String>,
 }
 
 impl Default for HfAuthBuilder {
@@ -218,6 +250,7 @@ impl Default for HfAuthBuilder {
             max_login_retries: 2,
             whoami_url: None,
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
+            session_store: None,
         }
     }
 }
@@ -244,11 +277,62 @@ impl std::fmt::Debug for HfAuthBuilder {
             )
             .field("mock", &self.mock)
             .field("trusted_origins", &self.trusted_origins)
+            .field(
+                "session_store",
+                &self.session_store.as_deref().map(redacted_url),
+            )
             .finish_non_exhaustive()
     }
 }
 
 /// Whether the URL's host is `localhost`, in `127.0.0.0/8` or `::1`.
+/// Ends every session of the user `sub` in the session store at `store_url`, without building
+/// an app: what an operator's command runs (`space_app revoke-user <sub>` in the reference
+/// app). Every replica of the app drops the sessions within a second.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), hf_auth_runtime::RevokeError> {
+/// let url = std::env::var("HF_AUTH_SESSION_STORE").unwrap();
+/// let ended = hf_auth_runtime::revoke_user_in_store(&url, "62f264b9f3c90f4b6514a269").await?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "redis")]
+pub async fn revoke_user_in_store(store_url: &str, sub: &str) -> Result<usize, RevokeError> {
+    let store = crate::session::store::redis::RedisStore::connect(store_url)
+        .await
+        .map_err(|e| RevokeError::Unavailable(e.to_string()))?;
+    revoke_in(&store, sub).await
+}
+
+#[cfg(feature = "redis")]
+async fn revoke_in(
+    store: &crate::session::store::redis::RedisStore,
+    sub: &str,
+) -> Result<usize, RevokeError> {
+    use crate::session::store::SessionStore;
+    if sub.is_empty() || sub.len() > 256 || sub.bytes().any(|b| b.is_ascii_control()) {
+        return Err(RevokeError::InvalidUser);
+    }
+    let n = store
+        .delete_user(sub)
+        .await
+        .map_err(|e| RevokeError::Unavailable(e.to_string()))?;
+    tracing::info!(user = %crate::error::Escaped::str(sub), sessions = n, "revoked every session of a user");
+    Ok(n)
+}
+
+/// A URL for logs and errors: without its password (`redis://:secret@host` carries one).
+pub(crate) fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<not a URL>".to_owned(),
+    }
+}
+
 pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -328,6 +412,7 @@ impl HfAuthBuilder {
                 reason: format!("{port:?} is not a port number"),
             })?);
         }
+        b.session_store = var("HF_AUTH_SESSION_STORE");
         if let Some(secs) = var("HF_AUTH_SESSION_LIFETIME") {
             let secs: u64 = secs.parse().map_err(|_| ConfigError::Invalid {
                 variable: "HF_AUTH_SESSION_LIFETIME",
@@ -495,6 +580,17 @@ impl HfAuthBuilder {
         self.whoami_url = Some(url.into());
         self
     }
+    /// Keeps sessions server-side in Redis at `url` (`redis://host:port/db`,
+    /// `redis://:password@host:port/db`; environment: `HF_AUTH_SESSION_STORE`), instead of in
+    /// the cookies: the cookie then holds only a sealed random id, logout and
+    /// [`HfAuth::revoke_user`] end a session on every replica at once, and replicas refresh a
+    /// session one at a time. Needs the crate's `redis` feature; Redis unreachable at start-up
+    /// fails [`build`](Self::build). See the "Scaling out" guide.
+    pub fn session_store(mut self, url: impl Into<String>) -> Self {
+        self.session_store = Some(url.into());
+        self
+    }
+
     /// How long a checked bearer token is trusted before whoami is asked again (default 5
     /// minutes, at most an hour; never past the token's own expiry).
     pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
@@ -822,6 +918,27 @@ impl HfAuthBuilder {
                 "mock mode: API clients can call the protected routes as the mock user with `Authorization: Bearer {token}` (valid until this process stops)"
             ));
         }
+        #[cfg(feature = "redis")]
+        let server_sessions = match &self.session_store {
+            None => None,
+            Some(url) => {
+                let sessions = crate::session::server_side::ServerSessions::connect(url)
+                    .await
+                    .map_err(|e| ConfigError::SessionStore {
+                        url: redacted_url(url),
+                        reason: e.to_string(),
+                    })?;
+                tracing::info!(store = %redacted_url(url), "sessions are kept in the session store");
+                Some(sessions)
+            }
+        };
+        #[cfg(not(feature = "redis"))]
+        if self.session_store.is_some() {
+            return Err(ConfigError::Invalid {
+                variable: "HF_AUTH_SESSION_STORE",
+                reason: "this build of hf-auth-runtime has no session store: enable its `redis` feature (hf-auth-runtime = { features = [\"redis\"] })".into(),
+            });
+        }
         let direct_url = self.space_host.as_ref().and_then(|hosts| {
             hosts
                 .split(',')
@@ -846,6 +963,8 @@ impl HfAuthBuilder {
                 max_login_retries: self.max_login_retries,
                 refreshes: Default::default(),
                 bearer,
+                #[cfg(feature = "redis")]
+                server_sessions,
             }),
         })
     }

@@ -99,6 +99,14 @@ pub enum ConfigError {
     /// There are no OAuth credentials, and mock mode may not switch on by itself.
     #[error("OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET are not set, and mock mode does not switch on by itself because {0}. Set both for real sign-in with Hugging Face, or set HF_AUTH_MOCK=1 (HfAuthBuilder::mock(true)) to sign every visitor in as the mock user (local development only)")]
     MockNotAllowed(String),
+    /// The session store (`HF_AUTH_SESSION_STORE`) could not be reached at start-up.
+    #[error("the session store at {url} (HF_AUTH_SESSION_STORE) cannot be used: {reason}. Check that Redis runs there and that the URL, port, database and password are right, or unset HF_AUTH_SESSION_STORE for stateless cookie sessions")]
+    SessionStore {
+        /// The store's URL, without its password.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// Some routes require scopes that the app never asks for. The check counts every annotated
     /// handler linked into the program, routed or not.
     #[error("OAUTH_SCOPES does not cover the scopes these handlers require:\n{0}\nThe check counts every annotated handler linked into the program, routed or not. Add the scopes to OAUTH_SCOPES (hf_oauth_scopes in the Space README), or narrow the check with HF_AUTH_SCOPE_CHECK=warn (or off), or .scope_check(ScopeCheck::Warn) (or ScopeCheck::Off) in code.")]
@@ -109,6 +117,22 @@ impl std::fmt::Debug for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(self, f)
     }
+}
+
+/// Why [`HfAuth::revoke_user`](crate::HfAuth::revoke_user) did not revoke.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RevokeError {
+    /// Sessions live in cookies (no `HF_AUTH_SESSION_STORE`): there is nothing to delete; a
+    /// copied cookie stays valid until the session's lifetime ends.
+    #[error("sessions are stateless cookies (no HF_AUTH_SESSION_STORE), so they cannot be revoked; they end with their lifetime")]
+    NoSessionStore,
+    /// The session store could not be reached: nothing was revoked; try again.
+    #[error("the session store is unavailable, nothing was revoked: {0}")]
+    Unavailable(String),
+    /// The user id is empty, too long or has control characters.
+    #[error("not a user id")]
+    InvalidUser,
 }
 
 /// Why a login (the callback of the OAuth flow) failed. Each one ends on a small HTML page with
@@ -148,6 +172,9 @@ pub enum FlowError {
     /// The session would not fit into cookies.
     #[error("the session is too large to store: {}", Escaped::str(.0))]
     Session(String),
+    /// The server-side session store could not be reached to store the new session.
+    #[error("the session store is unavailable: {}", Escaped::str(.0))]
+    StoreUnavailable(String),
 }
 
 impl FlowError {
@@ -163,6 +190,7 @@ impl FlowError {
                 StatusCode::UNAUTHORIZED
             }
             FlowError::Session(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FlowError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -178,6 +206,7 @@ impl FlowError {
             FlowError::IdToken(_) => "invalid_id_token",
             FlowError::UserInfo(_) => "userinfo_error",
             FlowError::Session(_) => "session_too_large",
+            FlowError::StoreUnavailable(_) => "session_store_unavailable",
         }
     }
 
@@ -191,6 +220,7 @@ impl FlowError {
             FlowError::MissingCode => "Hugging Face did not send a sign-in code. Please start again.",
             FlowError::Token(_) | FlowError::IdToken(_) | FlowError::UserInfo(_) => "Hugging Face's answer could not be verified, so you are not signed in. Please try again.",
             FlowError::Session(_) => "Your account information is too large to keep in this app's session.",
+            FlowError::StoreUnavailable(_) => "This app cannot store your session right now. Please try again in a moment.",
         }
     }
 }

@@ -128,6 +128,9 @@ pub(crate) enum Step<'a> {
     Ready(HfUser),
     Refresh(HfUser),
     Identify(&'a str),
+    /// A server-side session this replica has not cached: load it from the store.
+    #[cfg(feature = "redis")]
+    Load(crate::session::store::SessionId),
 }
 
 /// The request's credentials: a bearer token when there is an `Authorization` header (then
@@ -174,12 +177,32 @@ fn token_error(parts: &Parts, e: BearerError) -> AuthRejection {
 pub(crate) fn session_of<'a>(parts: &Parts, ctx: &RequestCtx) -> Result<Step<'a>, AuthRejection> {
     let state: &AuthState = &ctx.state;
     let names = state.policy.session_names();
+    #[cfg(feature = "redis")]
+    if let Some(server) = &state.server_sessions {
+        use crate::session::server_side::Found;
+        return match server.find(&state.key, &parts.headers, names) {
+            Some(Found::Cached(data)) => timed(parts, ctx, data),
+            Some(Found::Load(id)) => Ok(Step::Load(id)),
+            None => Err(AuthRejection::not_signed_in(parts, state)),
+        };
+    }
     let data = match state.cache.decode(&state.key, &parts.headers, names) {
         Some(data) => data,
         None => {
             legacy_session(parts, ctx).ok_or_else(|| AuthRejection::not_signed_in(parts, state))?
         }
     };
+    timed(parts, ctx, data)
+}
+
+/// A session's times: ended (its cookies cleared: not signed in), its access token expired
+/// (to refresh), or ready.
+fn timed<'a>(
+    parts: &Parts,
+    ctx: &RequestCtx,
+    data: std::sync::Arc<crate::session::SessionData>,
+) -> Result<Step<'a>, AuthRejection> {
+    let state: &AuthState = &ctx.state;
     let now = now_unix();
     if now >= data.session_ends_at {
         ctx.set_cookies(session::clear(&parts.headers, state.policy));
@@ -189,6 +212,23 @@ pub(crate) fn session_of<'a>(parts: &Parts, ctx: &RequestCtx) -> Result<Step<'a>
         return Ok(Step::Refresh(HfUser(data)));
     }
     Ok(Step::Ready(HfUser(data)))
+}
+
+/// The session's user for a page that shows who is signed in (no refresh, no rejection): an
+/// expired session counts as signed in while a refresh can renew it (the next protected
+/// request does).
+pub(crate) async fn signed_in(parts: &Parts, ctx: &RequestCtx) -> Option<HfUser> {
+    let step = session_of(parts, ctx);
+    #[cfg(feature = "redis")]
+    let step = match step {
+        Ok(Step::Load(id)) => loaded(parts, ctx, &id).await,
+        other => other,
+    };
+    match step {
+        Ok(Step::Ready(user)) => Some(user),
+        Ok(Step::Refresh(user)) => user.0.refresh_token.is_some().then_some(user),
+        _ => None,
+    }
 }
 
 /// A session under the names used before (`hf_auth_session` once the app is behind https):
@@ -236,9 +276,53 @@ fn extracted<'a, T: Send + 'static>(
                 .map_err(|e| token_error(parts, e))?;
             finish(parts, ctx, HfUser(session))
         })),
+        #[cfg(feature = "redis")]
+        Ok(Step::Load(id)) => Extracted::Waiting(Box::pin(async move {
+            let user = match loaded(parts, ctx, &id).await? {
+                Step::Refresh(expired) => refresh::refreshed(parts, expired).await?,
+                Step::Ready(user) => user,
+                // `timed` makes only the two above.
+                _ => return Err(AuthRejection::not_signed_in(parts, &ctx.state)),
+            };
+            finish(parts, ctx, user)
+        })),
         Err(e) => Extracted::Done(Some(Err(e))),
     }
 }
+
+/// A server-side session loaded from the store: gone (its cookie cleared: not signed in), or
+/// its times checked; 503 with `Retry-After` when the store cannot be reached (never admitted
+/// without the check).
+#[cfg(feature = "redis")]
+async fn loaded<'a>(
+    parts: &Parts,
+    ctx: &RequestCtx,
+    id: &crate::session::store::SessionId,
+) -> Result<Step<'a>, AuthRejection> {
+    use crate::session::store::StoreError;
+    let state: &AuthState = &ctx.state;
+    let Some(server) = &state.server_sessions else {
+        return Err(AuthRejection::not_signed_in(parts, state));
+    };
+    match server
+        .load(&parts.headers, state.policy.session_names(), id)
+        .await
+    {
+        Ok(data) => timed(parts, ctx, data),
+        Err(StoreError::NotFound | StoreError::Expired | StoreError::Corrupt) => {
+            ctx.set_cookies(session::clear(&parts.headers, state.policy));
+            Err(AuthRejection::not_signed_in(parts, state))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the session store could not be asked; answering 503");
+            Err(AuthRejection::unavailable(parts, STORE_RETRY_AFTER))
+        }
+    }
+}
+
+/// What a 503 tells the client when the session store cannot be reached.
+#[cfg(feature = "redis")]
+const STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An extractor's future: already done (the session was in the cache), or waiting for a
 /// token refresh, which is rare, and boxed so that it does not make every handler's future

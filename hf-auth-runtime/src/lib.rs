@@ -43,8 +43,10 @@ mod state;
 pub mod testing;
 mod user;
 
+#[cfg(feature = "redis")]
+pub use config::revoke_user_in_store;
 pub use config::{HfAuth, HfAuthBuilder};
-pub use error::{ConfigError, FlowError};
+pub use error::{ConfigError, FlowError, RevokeError};
 pub use guard::Guarded;
 pub use layer::HfAuthLayer;
 pub use links::AuthLinks;

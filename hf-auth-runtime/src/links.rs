@@ -6,7 +6,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
 use crate::{
     context,
-    guard::{session_of, Step},
+    guard::signed_in,
     rejection::{login_url, AuthRejection},
     return_path::safe_return_path,
     state::AuthState,
@@ -92,13 +92,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthLinks {
         let ctx = context::of(parts)?;
         let user = match ctx.user.get() {
             Some(user) => Some(user.clone()),
-            None => match session_of(parts, ctx) {
-                Ok(Step::Ready(user)) => Some(user),
-                // Expired: signed in while a refresh can renew it (the next protected request
-                // does), signed out otherwise.
-                Ok(Step::Refresh(user)) => user.0.refresh_token.is_some().then_some(user),
-                Ok(Step::Identify(_)) | Err(_) => None,
-            },
+            None => signed_in(parts, ctx).await,
         };
         let state: &AuthState = &ctx.state;
         Ok(AuthLinks {

@@ -123,23 +123,46 @@ pub(crate) async fn refreshed(parts: &Parts, expired: HfUser) -> Result<HfUser, 
     }
 }
 
-/// One refresh: the token endpoint, then userinfo (memberships and roles may have changed).
+/// One refresh: the token endpoint, then userinfo; the renewed session stored in its cookies,
+/// or, with a session store, in the store under one lock for all replicas.
 async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
+    #[cfg(feature = "redis")]
+    if let Some(server) = &state.server_sessions {
+        return stored::renew(state, server, parts).await;
+    }
+    let fresh = match renewed(state, old).await {
+        Ok(fresh) => fresh,
+        Err(outcome) => return outcome,
+    };
+    let cookies = match session::write(&parts.headers, state.policy, &state.key, &fresh) {
+        Ok(set) => set,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store the refreshed session");
+            Vec::new()
+        }
+    };
+    Outcome::Renewed(Arc::new(fresh), cookies)
+}
+
+/// The session `old` with a renewed access token (the token endpoint, then userinfo, as
+/// memberships and roles may have changed), or why not: [`Outcome::Ended`] or
+/// [`Outcome::NotNow`].
+async fn renewed(state: &AuthState, old: &SessionData) -> Result<SessionData, Outcome> {
     let Backend::Real(provider) = &state.backend else {
-        return Outcome::Ended;
+        return Err(Outcome::Ended);
     };
     let Some(refresh_token) = old.refresh_token.as_deref() else {
-        return Outcome::Ended;
+        return Err(Outcome::Ended);
     };
     let tokens = match provider.refresh(refresh_token).await {
         Ok(t) => t,
         Err(RefreshError::Rejected(e)) => {
             tracing::info!(user = %Escaped::str(&old.handle), error = %e, "the provider refused the refresh token; the session ends");
-            return Outcome::Ended;
+            return Err(Outcome::Ended);
         }
         Err(RefreshError::Transient(e)) => {
             tracing::warn!(user = %Escaped::str(&old.handle), error = %e, "refreshing the access token failed for now; the session is kept");
-            return Outcome::NotNow;
+            return Err(Outcome::NotNow);
         }
     };
     // Without a `scope` field the scopes stay those the user granted (RFC 6749 section 6),
@@ -165,13 +188,103 @@ async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
     if fresh.refresh_token.is_none() {
         fresh.refresh_token = old.refresh_token.clone();
     }
-    let cookies = match session::write(&parts.headers, state.policy, &state.key, &fresh) {
-        Ok(set) => set,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not store the refreshed session");
-            Vec::new()
-        }
-    };
     tracing::debug!(user = %Escaped::str(&fresh.handle), "refreshed the access token");
-    Outcome::Renewed(Arc::new(fresh), cookies)
+    Ok(fresh)
+}
+
+/// Refreshing a server-side session: at most one replica at a time refreshes a session (a
+/// short lock in the store, taken by compare-and-set); the others wait for its result, which
+/// they read from the store. The cookie (the session's id) does not change.
+#[cfg(feature = "redis")]
+mod stored {
+    use super::*;
+    use crate::session::{
+        server_side::{id_of, ServerSessions},
+        store::{redis::RedisStore, SessionId, SessionStore, StoreError},
+    };
+
+    /// How long a replica holds the lock at most (a refresh is two provider calls, each with
+    /// the HTTP timeout).
+    const LOCK_TTL: Duration = Duration::from_secs(25);
+    /// How long a replica waits for another one's refresh before answering 503.
+    const WAIT: Duration = Duration::from_secs(5);
+    const POLL: Duration = Duration::from_millis(100);
+
+    pub(super) async fn renew(
+        state: &AuthState,
+        server: &ServerSessions,
+        parts: &Parts,
+    ) -> Outcome {
+        let Some(id) = id_of(&state.key, &parts.headers, state.policy.session_names()) else {
+            return Outcome::Ended;
+        };
+        let store = server.store();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match store.try_lock_refresh(&id, LOCK_TTL).await {
+                Ok(Some(lock)) => {
+                    let outcome = locked(state, store, &id).await;
+                    if let Err(e) = store.unlock_refresh(lock).await {
+                        tracing::debug!(error = %e, "could not release a refresh lock; it expires by itself");
+                    }
+                    return outcome;
+                }
+                Ok(None) => {
+                    // Another replica is refreshing: its result lands under the same id.
+                    tokio::time::sleep(POLL).await;
+                    match store.load(&id).await {
+                        Ok(current) if current.expires_at > session::now_unix() => {
+                            return Outcome::Renewed(Arc::new(current), Vec::new())
+                        }
+                        Ok(_) => {}
+                        Err(e) => return gone_or_not_now(e),
+                    }
+                    if Instant::now() >= deadline {
+                        return Outcome::NotNow;
+                    }
+                }
+                Err(e) => return gone_or_not_now(e),
+            }
+        }
+    }
+
+    /// Under the lock: the stored session (another replica may have refreshed it, and rotated
+    /// its refresh token, just before), renewed if it still needs it, and saved.
+    async fn locked(state: &AuthState, store: &RedisStore, id: &SessionId) -> Outcome {
+        let current = match store.load(id).await {
+            Ok(current) => current,
+            Err(e) => return gone_or_not_now(e),
+        };
+        if current.expires_at > session::now_unix() {
+            return Outcome::Renewed(Arc::new(current), Vec::new());
+        }
+        match renewed(state, &current).await {
+            Ok(fresh) => match store.save(id, &fresh).await {
+                Ok(()) => Outcome::Renewed(Arc::new(fresh), Vec::new()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not store a refreshed session");
+                    gone_or_not_now(e)
+                }
+            },
+            Err(Outcome::Ended) => {
+                if let Err(e) = store.delete(id).await {
+                    tracing::debug!(error = %e, "could not delete an ended session; it expires by itself");
+                }
+                Outcome::Ended
+            }
+            Err(other) => other,
+        }
+    }
+
+    /// A session gone from the store (logged out, revoked, expired) ends; anything else is
+    /// "not now" (503).
+    fn gone_or_not_now(e: StoreError) -> Outcome {
+        match e {
+            StoreError::NotFound | StoreError::Expired | StoreError::Corrupt => Outcome::Ended,
+            e => {
+                tracing::warn!(error = %e, "the session store could not be asked during a refresh");
+                Outcome::NotNow
+            }
+        }
+    }
 }

@@ -64,6 +64,10 @@ pub(crate) struct AuthState {
     pub refreshes: crate::refresh::InFlight,
     /// Checks `Authorization: Bearer` tokens of API clients.
     pub bearer: crate::bearer::BearerAuth,
+    /// The server-side session store and this replica's cache of it (`HF_AUTH_SESSION_STORE`);
+    /// `None`: stateless cookie sessions.
+    #[cfg(feature = "redis")]
+    pub server_sessions: Option<crate::session::server_side::ServerSessions>,
 }
 
 pub(crate) type SharedState = Arc<AuthState>;

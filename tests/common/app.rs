@@ -67,6 +67,46 @@ pub async fn start_with(
     provider: TestProvider,
     edit: impl FnOnce(HfAuthBuilder) -> HfAuthBuilder,
 ) -> App {
+    let (base, auth, server) = serve(&provider, edit).await;
+    App {
+        base,
+        provider,
+        auth,
+        _server: server,
+    }
+}
+
+/// Another process of the same app, as a replica behind a load balancer would be: the same
+/// provider and settings (`edit`), its own address.
+pub struct Replica {
+    pub base: String,
+    pub auth: hf_auth_runtime::HfAuth,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Replica {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl App {
+    /// A second replica of this app: set it up with the same `edit` (the same cookie key and
+    /// session store, for a login on one to be honoured by the other).
+    pub async fn replica(&self, edit: impl FnOnce(HfAuthBuilder) -> HfAuthBuilder) -> Replica {
+        let (base, auth, server) = serve(&self.provider, edit).await;
+        Replica {
+            base,
+            auth,
+            _server: server,
+        }
+    }
+}
+
+async fn serve(
+    provider: &TestProvider,
+    edit: impl FnOnce(HfAuthBuilder) -> HfAuthBuilder,
+) -> (String, hf_auth_runtime::HfAuth, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let builder = provider
@@ -75,6 +115,7 @@ pub async fn start_with(
         .scope_check(ScopeCheck::Off);
     let auth = edit(builder).build().await.expect("the app starts");
     let router = Router::new()
+        .route("/public", get(|| async { "public" }))
         .route(
             "/",
             get(|u: Option<HfUser>| async move {
@@ -92,12 +133,7 @@ pub async fn start_with(
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    App {
-        base,
-        provider,
-        auth,
-        _server: server,
-    }
+    (base, auth, server)
 }
 
 pub async fn start() -> App {

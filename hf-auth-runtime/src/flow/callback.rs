@@ -135,10 +135,7 @@ async fn finish(
         None => ScopeSet::from_names(state.scopes.iter().map(String::as_str)),
     };
     let data = SessionData::from_tokens(tokens, granted, info, now_unix() + state.session_lifetime);
-    set.extend(
-        session::write(headers, state.policy, &state.key, &data)
-            .map_err(|e| FlowError::Session(e.to_string()))?,
-    );
+    set.extend(session::begin(state, headers, &data).await?);
     tracing::info!(user = %crate::error::Escaped::str(&data.handle), orgs = data.orgs.len(), "signed in");
     Ok(Outcome::SignedIn(pending.target))
 }

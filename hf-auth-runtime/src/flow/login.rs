@@ -14,7 +14,6 @@ use super::{
 };
 use crate::{
     cookies::cookie_names_with_prefix,
-    error::FlowError,
     return_path::safe_return_path,
     session::{self, now_unix, SessionData},
     state::{Backend, SharedState},
@@ -37,12 +36,12 @@ pub(super) async fn login(
     match &state.backend {
         Backend::Mock(user) => {
             let data = SessionData::mock(user, &state.scopes, state.session_lifetime);
-            match session::write(&headers, state.policy, &state.key, &data) {
+            match session::begin(&state, &headers, &data).await {
                 Ok(set) => {
                     tracing::info!(user = %user.handle, "signed in the mock user");
                     redirect(&target, set)
                 }
-                Err(e) => error_page(&state, &FlowError::Session(e.to_string()), Vec::new()),
+                Err(e) => error_page(&state, &e, Vec::new()),
             }
         }
         Backend::Real(provider) => {

@@ -34,7 +34,44 @@ pub(super) async fn logout(
             return (StatusCode::FORBIDDEN, "cross-site logout refused").into_response();
         }
     }
+    #[cfg(feature = "redis")]
+    if let Some(server) = &state.server_sessions {
+        // Ended in the store first, so that a copy of the cookie is refused everywhere; if the
+        // store cannot be reached the cookie is kept, so that trying again can still end it.
+        if let Err(e) = server
+            .end(&state.key, &headers, state.policy.session_names())
+            .await
+        {
+            tracing::warn!(error = %e, "could not end the session in the session store");
+            return store_unavailable(&state, &target);
+        }
+    }
     redirect(&target, session::clear(&headers, state.policy))
+}
+
+/// 503: the session could not be ended in the store; the browser keeps its cookie.
+#[cfg(feature = "redis")]
+fn store_unavailable(state: &SharedState, target: &str) -> Response {
+    let again = format!(
+        "{}?_target_url={}",
+        state.routes.logout,
+        percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let body = pages::page(
+        "Not signed out yet",
+        &["This app could not reach its session store to end your session, so you are still signed in. Please try again in a moment.".to_owned()],
+        (&again, "Try again"),
+    );
+    let mut r = (StatusCode::SERVICE_UNAVAILABLE, Html(body)).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("5"),
+    );
+    r
 }
 
 /// Whether the browser says a page of another site (or of a sibling subdomain) started this

@@ -110,6 +110,12 @@ fn error_page(state: &SharedState, e: &FlowError, set_cookies: Vec<HeaderValue>)
         .into_response();
     r.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if e.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from_static("5"),
+        );
+    }
     cookies::append(r.headers_mut(), set_cookies);
     r
 }

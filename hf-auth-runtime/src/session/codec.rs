@@ -125,9 +125,21 @@ pub(crate) fn write(
     key: &CookieKey,
     data: &SessionData,
 ) -> Result<Vec<HeaderValue>, EncodeError> {
+    let values = encode(key, data, policy.session_names())?;
+    Ok(write_values(request, policy, values, data.session_ends_at))
+}
+
+/// The `Set-Cookie` headers of sealed session cookie values (the first names of the policy),
+/// lasting until `ends_at`; removes the further chunks and the legacy cookies the request
+/// carried.
+pub(crate) fn write_values(
+    request: &HeaderMap,
+    policy: CookiePolicy,
+    values: Vec<(String, String)>,
+    ends_at: u64,
+) -> Vec<HeaderValue> {
     let names = policy.session_names();
-    let values = encode(key, data, names)?;
-    let max_age = data.session_ends_at.saturating_sub(now_unix()) as i64;
+    let max_age = ends_at.saturating_sub(now_unix()) as i64;
     let written = values.len();
     let mut out: Vec<HeaderValue> = values
         .into_iter()
@@ -135,7 +147,7 @@ pub(crate) fn write(
         .collect();
     out.extend(removals(request, policy, &names[written..]));
     out.extend(removals(request, policy, policy.legacy_session_names()));
-    Ok(out)
+    out
 }
 
 /// The `Set-Cookie` headers that remove every session cookie the request carried (and the

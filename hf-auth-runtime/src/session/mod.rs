@@ -22,6 +22,8 @@ use crate::{
 pub(crate) mod cache;
 pub(crate) mod codec;
 #[cfg(feature = "redis")]
+pub(crate) mod server_side;
+#[cfg(feature = "redis")]
 pub(crate) mod store;
 
 pub(crate) use cache::SessionCache;
@@ -121,6 +123,25 @@ pub(crate) fn access_token_expiry(
         .map(|d| now_unix() + d.as_secs())
         .unwrap_or(session_ends_at)
         .min(session_ends_at)
+}
+
+/// Starts a session after a login: the `Set-Cookie` headers that carry it. Stateless, the
+/// cookies hold the sealed session; with a session store, the session is stored and the cookie
+/// holds its sealed id.
+pub(crate) async fn begin(
+    state: &crate::state::AuthState,
+    request: &axum::http::HeaderMap,
+    data: &SessionData,
+) -> Result<Vec<axum::http::HeaderValue>, crate::error::FlowError> {
+    #[cfg(feature = "redis")]
+    if let Some(server) = &state.server_sessions {
+        return server
+            .begin(request, state.policy, &state.key, data)
+            .await
+            .map_err(|e| crate::error::FlowError::StoreUnavailable(e.to_string()));
+    }
+    write(request, state.policy, &state.key, data)
+        .map_err(|e| crate::error::FlowError::Session(e.to_string()))
 }
 
 /// Now, in Unix seconds.

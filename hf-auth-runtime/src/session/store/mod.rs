@@ -7,10 +7,7 @@
 //! that at most one replica refreshes a session at a time, and an invalidation channel that a
 //! per-replica cache subscribes to ([`redis::RedisStore::subscribe_invalidations`]).
 //!
-//! Not wired into the guards yet: nothing in the request path calls it.
-
-// Wired in by the next step (issue 15); until then only the tests use it.
-#![allow(dead_code)]
+//! `server_side` uses it: the guards, the login, logout and refresh.
 
 use std::{fmt, future::Future, pin::Pin, time::Duration};
 
@@ -47,6 +44,7 @@ pub(crate) enum StoreError {
 
 impl StoreError {
     /// Whether the store could not be reached (a transient failure, not an answer).
+    #[cfg(test)]
     pub(crate) fn is_unreachable(&self) -> bool {
         matches!(self, StoreError::Unreachable(_))
     }

@@ -150,6 +150,13 @@ impl RedisStore {
         })
     }
 
+    /// The shared connection (for other data of hf-auth in the same Redis, such as the token
+    /// cache), and the key prefix.
+    #[allow(dead_code)] // until the token cache is shared (issue 15.6)
+    pub(crate) fn connection(&self) -> (ConnectionManager, &str) {
+        (self.conn.clone(), &self.prefix)
+    }
+
     fn session_key(&self, id: &SessionId) -> String {
         format!("{}s:{}", self.prefix, id.as_str())
     }
@@ -385,6 +392,13 @@ pub(crate) struct Invalidations {
     channel: Box<str>,
     /// The subscription was cut and is not back yet.
     lost: bool,
+}
+
+impl Invalidations {
+    /// Whether the subscription is live (not cut since the last [`Invalidation::All`]).
+    pub(crate) fn is_live(&self) -> bool {
+        !self.lost
+    }
 }
 
 /// How often a cut subscription tries to come back.

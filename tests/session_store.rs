@@ -1,0 +1,298 @@
+//! Server-side sessions in a real Redis (Debian's `redis-server`, started per test on
+//! 127.0.0.1 by the test kit): two replicas of one app, each with its own cache, behind no load
+//! balancer (the test picks the replica). Logout and revocation on one are refused by the
+//! other within the bound; replicas refresh a session once; a lost Redis answers 503 and the
+//! app recovers by itself. The same against nginx and three processes: scripts/multi-replica.sh.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    app::{start_with, App, Replica},
+    Browser,
+};
+use hf_auth_runtime::{
+    testing::{RedisServer, TestProvider, TestUser},
+    ConfigError, HfAuthBuilder, RevokeError,
+};
+use reqwest::StatusCode;
+
+const KEY: &[u8] = b"a cookie key shared by both replicas, 32+ bytes";
+/// The documented bound: a revocation is visible on every replica within a second.
+const BOUND: Duration = Duration::from_secs(1);
+
+fn redis() -> RedisServer {
+    RedisServer::start().expect("a test redis-server (apt-get install redis-server)")
+}
+
+fn stored(url: String) -> impl Fn(HfAuthBuilder) -> HfAuthBuilder + Clone {
+    move |b: HfAuthBuilder| b.cookie_key(KEY).session_store(url.clone())
+}
+
+/// Two replicas sharing `redis`, and a browser signed in on the first.
+async fn two_replicas(redis: &RedisServer) -> (App, Replica, Browser) {
+    let edit = stored(redis.url());
+    let a = start_with(TestProvider::start().await, edit.clone()).await;
+    let b = a.replica(edit).await;
+    let mut browser = Browser::api();
+    a.login(&mut browser, "/").await;
+    (a, b, browser)
+}
+
+async fn status(browser: &mut Browser, url: &str) -> StatusCode {
+    browser
+        .get_with_accept(url, "application/json")
+        .await
+        .status()
+}
+
+/// Polls `url` with `browser` until it is refused (401), at most `within`; how long it took.
+async fn refused_within(browser: &mut Browser, url: &str, within: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        let s = status(browser, url).await;
+        if s == StatusCode::UNAUTHORIZED {
+            return Some(start.elapsed());
+        }
+        assert_eq!(s, StatusCode::OK, "only admitted or refused, never {s}");
+        if start.elapsed() > within {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn copy_of(browser: &Browser) -> Browser {
+    let mut copy = Browser::api();
+    copy.jar = browser.jar.clone();
+    copy
+}
+
+#[tokio::test]
+async fn a_login_on_one_replica_is_honoured_by_the_other_and_its_cookie_holds_only_an_id() {
+    let redis = redis();
+    let (a, b, mut browser) = two_replicas(&redis).await;
+    let cookie = &browser.jar["hf_auth_session"];
+    assert!(
+        cookie.len() < 120,
+        "the cookie holds a sealed id, not the session: {} bytes",
+        cookie.len()
+    );
+    for url in [a.url("/me"), b.url("/me"), b.url("/me"), a.url("/me")] {
+        let (s, body) = {
+            let r = browser.get_with_accept(&url, "application/json").await;
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        };
+        assert_eq!(s, StatusCode::OK, "{url}: {body}");
+        assert!(body["preferred_username"].is_string(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_logout_on_one_replica_is_refused_on_the_other_within_the_bound() {
+    let redis = redis();
+    let (a, b, mut browser) = two_replicas(&redis).await;
+    // Both replicas have the session cached.
+    assert_eq!(status(&mut browser, &a.url("/me")).await, StatusCode::OK);
+    assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
+    assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
+    let mut stolen = copy_of(&browser);
+
+    let r = browser
+        .get(&a.url("/oauth/huggingface/logout?_target_url=/"))
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let took = refused_within(&mut stolen, &b.url("/me"), BOUND).await;
+    println!("logout on replica a refused on replica b after {took:?}");
+    assert!(
+        took.is_some(),
+        "a copied cookie still worked on b after {BOUND:?}"
+    );
+    assert_eq!(
+        status(&mut stolen, &a.url("/me")).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn revoke_user_ends_every_session_of_that_user_only_on_every_replica() {
+    let redis = redis();
+    let (a, b, mut laptop) = two_replicas(&redis).await;
+    let mut phone = Browser::api();
+    a.login(&mut phone, "/").await;
+    a.provider.set_user(TestUser::new("someone-else"));
+    let mut other = Browser::api();
+    a.login(&mut other, "/").await;
+    let r = laptop
+        .get_with_accept(&b.url("/me"), "application/json")
+        .await;
+    let sub = r.json::<serde_json::Value>().await.unwrap()["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for browser in [&mut laptop, &mut phone, &mut other] {
+        assert_eq!(status(browser, &b.url("/me")).await, StatusCode::OK);
+    }
+
+    assert_eq!(a.auth.revoke_user(&sub).await.unwrap(), 2);
+    for browser in [&mut laptop, &mut phone] {
+        let took = refused_within(browser, &b.url("/me"), BOUND).await;
+        assert!(
+            took.is_some(),
+            "a revoked session still worked after {BOUND:?}"
+        );
+        assert_eq!(
+            status(browser, &a.url("/me")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(status(&mut other, &b.url("/me")).await, StatusCode::OK);
+    assert!(matches!(
+        b.auth.revoke_user("").await,
+        Err(RevokeError::InvalidUser)
+    ));
+}
+
+#[tokio::test]
+async fn replicas_refresh_a_session_once_and_all_see_the_result() {
+    let redis = redis();
+    let (a, b, browser) = two_replicas(&redis).await;
+    // Signed in with a 1-second access token and a rotating refresh token.
+    a.provider.set_access_token_ttl(1);
+    a.provider.set_refresh_tokens(true);
+    let mut browser = browser;
+    browser.jar.clear();
+    a.login(&mut browser, "/").await;
+    assert_eq!(a.provider.refresh_requests(), 0);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    // Six requests with the expired session at once, three on each replica.
+    let mut tabs: Vec<Browser> = (0..6).map(|_| copy_of(&browser)).collect();
+    let urls: Vec<String> = (0..6)
+        .map(|i| {
+            if i % 2 == 0 {
+                a.url("/me")
+            } else {
+                b.url("/me")
+            }
+        })
+        .collect();
+    let answers = common::join_all(
+        tabs.iter_mut()
+            .zip(&urls)
+            .map(|(t, url)| async move { status(t, url).await }),
+    )
+    .await;
+    assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
+    assert_eq!(
+        a.provider.refresh_requests(),
+        1,
+        "one refresh for both replicas (a second one would reuse the rotated token)"
+    );
+    // The cookie (the session's id) did not change, and both replicas answer it.
+    assert!(tabs.iter().all(|t| t.jar == browser.jar));
+    assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
+    assert_eq!(status(&mut browser, &a.url("/me")).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_lost_redis_answers_503_keeps_public_routes_and_recovers_by_itself() {
+    let mut redis = redis();
+    let (a, b, mut browser) = two_replicas(&redis).await;
+    assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
+
+    redis.kill();
+    // Within the time the replicas notice (their cache is bypassed once the channel is cut).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let r = loop {
+        let r = browser
+            .get_with_accept(&b.url("/me"), "application/json")
+            .await;
+        if r.status() != StatusCode::OK || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    for replica in [a.url("/me"), b.url("/me")] {
+        assert_eq!(
+            status(&mut browser, &replica).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    // Public routes keep working; a login cannot store its session: 503, no session.
+    assert_eq!(
+        status(&mut browser, &a.url("/public")).await,
+        StatusCode::OK
+    );
+    let mut newcomer = Browser::api();
+    let r = a.login(&mut newcomer, "/").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!newcomer.jar.contains_key("hf_auth_session"));
+    // Logout cannot end the session: 503, and the cookie is kept to try again.
+    let r = browser
+        .get(&a.url("/oauth/huggingface/logout?_target_url=/"))
+        .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(browser.jar.contains_key("hf_auth_session"));
+
+    // Back (this server keeps nothing: its sessions are gone, so the browser is signed out;
+    // with persistence they survive, see scripts/multi-replica.sh), and by itself.
+    redis.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = status(&mut browser, &b.url("/me")).await;
+        if s == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(Instant::now() < deadline, "no recovery within 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut again = Browser::api();
+    a.login(&mut again, "/").await;
+    assert_eq!(status(&mut again, &b.url("/me")).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_at_start_up_is_a_clear_error_without_its_password() {
+    let provider = TestProvider::start().await;
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = provider
+        .app_config("http://127.0.0.1:8000")
+        .session_store(format!("redis://:hunter2-secret@127.0.0.1:{port}/0"))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::SessionStore { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("HF_AUTH_SESSION_STORE"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let err = provider
+        .app_config("http://127.0.0.1:8000")
+        .session_store("not a url")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::SessionStore { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn stateless_apps_cannot_revoke_and_say_so() {
+    let provider = TestProvider::start().await;
+    let app = start_with(provider, |b| b).await;
+    assert!(!app.auth.has_session_store());
+    assert!(matches!(
+        app.auth.revoke_user("someone").await,
+        Err(RevokeError::NoSessionStore)
+    ));
+}
