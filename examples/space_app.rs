@@ -285,6 +285,13 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
+    // The operator's command: `space_app revoke-user <sub>` ends every session of a user on
+    // every replica (server-side sessions: HF_AUTH_SESSION_STORE, feature `redis`).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("revoke-user") {
+        return revoke_user(args.get(1).map(String::as_str)).await;
+    }
+
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -292,6 +299,38 @@ async fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(if e.is::<ConfigError>() { 2 } else { 1 })
         }
+    }
+}
+
+/// `space_app revoke-user <sub>`: prints how many sessions ended; exit code 2 for a usage or
+/// configuration error, 1 when the store cannot be reached.
+async fn revoke_user(sub: Option<&str>) -> ExitCode {
+    let Some(sub) = sub else {
+        eprintln!("usage: space_app revoke-user <sub> (the user's Hugging Face id, `sub` in /me)");
+        return ExitCode::from(2);
+    };
+    #[cfg(feature = "redis")]
+    {
+        let Ok(url) = std::env::var("HF_AUTH_SESSION_STORE") else {
+            eprintln!("error: HF_AUTH_SESSION_STORE is not set: sessions are stateless cookies and cannot be revoked");
+            return ExitCode::from(2);
+        };
+        match hf_auth_runtime::revoke_user_in_store(&url, sub).await {
+            Ok(n) => {
+                println!("revoked {n} session(s) of {sub}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = sub;
+        eprintln!("error: this build has no session store; build with `--features redis`");
+        ExitCode::from(2)
     }
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The multi-replica test (issue 15), stateless mode: the test kit's provider
-# (examples/test_provider), three examples/space_app replicas on 127.0.0.1 sharing one
-# HF_AUTH_COOKIE_KEY, and nginx round-robin in front of them (no sticky sessions, listening on
-# 127.0.0.1 only, its config, pid and logs in a temporary directory). The checks are the Rust
-# driver tests/multi_replica.rs (it reuses the test browser of tests/common), run with
-# HF_AUTH_REPLICAS_URL set to nginx's URL.
+# The multi-replica test (issue 15), in both session modes at once: the test kit's provider
+# (examples/test_provider); three examples/space_app replicas on 127.0.0.1 sharing one
+# HF_AUTH_COOKIE_KEY with stateless cookie sessions, and three more with server-side sessions in
+# one Redis (Debian's redis-server, persistence on: appendonly, fsync always); one nginx with a
+# round-robin front for each set (no sticky sessions, listening on 127.0.0.1 only, its config,
+# pid and logs in a temporary directory). The checks are the Rust driver tests/multi_replica.rs
+# (it reuses the test browser of tests/common), run with HF_AUTH_REPLICAS_URL and
+# HF_AUTH_STORE_REPLICAS_URL set to the two fronts; it kills and restarts Redis under load
+# itself (HF_AUTH_REDIS_CONF, HF_AUTH_REDIS_PID) and revokes with `space_app revoke-user`.
 #
-# Installs Debian's nginx (and redis-server, for the session store's tests) with apt when
-# missing, as root. Builds in the debug profile with the same flags as scripts/test.sh's
+# Installs Debian's nginx and redis-server with apt when missing, as root. Builds in the debug profile with the same flags as scripts/test.sh's
 # `cargo test --workspace --all-features`, so after it nothing is compiled again.
 # Every wait is bounded; every process started here is stopped on exit.
 set -euo pipefail
@@ -36,12 +38,15 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 started=$SECONDS
 cargo build -q --workspace --all-features --examples
+[ -x "$TARGET/examples/space_app" ] || fail "no space_app binary in $TARGET/examples"
 cargo test -q --workspace --all-features --test multi_replica --no-run
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hf-auth-replicas.XXXXXX")"
 PIDS=()
 cleanup() {
   local pid
+  # Redis daemonizes (the driver restarts it): stopped through its pid file.
+  if [ -f "$WORK/redis.pid" ]; then kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true; fi
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   exec 7>&- 2>/dev/null || true
@@ -100,23 +105,77 @@ PIDS+=($!)
 exec 7>"$WORK/provider-stdin"
 ISSUER="$(wait_line "$WORK/provider.log" 30 "READY ")"
 
-UPSTREAMS=""
-for i in $(seq 1 "$REPLICAS"); do
-  port="$(free_port)"
-  env -i PATH="$PATH" HOST=127.0.0.1 PORT="$port" RUST_LOG=info \
-    OAUTH_CLIENT_ID=hf-auth-test-client \
-    OAUTH_CLIENT_SECRET=hf-auth-test-client-secret-0123456789 \
-    OPENID_PROVIDER_URL="$ISSUER" \
-    OAUTH_SCOPES="openid profile read-repos write-repos" \
-    HF_AUTH_COOKIE_KEY="$KEY" HF_AUTH_PUBLIC_URL="$PUBLIC" \
-    "$TARGET/examples/space_app" </dev/null >"$WORK/replica-$i.log" 2>&1 &
-  PIDS+=($!)
-  UPSTREAMS+="    server 127.0.0.1:$port;"$'\n'
-  echo "127.0.0.1:$port" >>"$WORK/replicas"
+REDIS_PORT="$(free_port)"
+mkdir -p "$WORK/redis"
+cat >"$WORK/redis.conf" <<CONF
+bind 127.0.0.1
+port $REDIS_PORT
+protected-mode yes
+daemonize yes
+pidfile $WORK/redis.pid
+logfile $WORK/redis.log
+dir $WORK/redis
+save ""
+appendonly yes
+appendfsync always
+CONF
+redis-server "$WORK/redis.conf" || fail "redis-server did not start"
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
+  sleep 0.1
 done
-for i in $(seq 1 "$REPLICAS"); do
-  wait_line "$WORK/replica-$i.log" 60 "listening on " >/dev/null
+STORE="redis://127.0.0.1:$REDIS_PORT/0"
+
+# Starts $REPLICAS replicas; $1 names the set (its upstream list goes to $WORK/replicas-$1),
+# the rest are extra variables for them. Prints the nginx upstream lines.
+start_replicas() {
+  local set=$1 i port public=$PUBLIC
+  shift
+  [ "$set" = store ] && public=$STORE_PUBLIC
+  for i in $(seq 1 "$REPLICAS"); do
+    port="$(free_port)"
+    env -i PATH="$PATH" HOST=127.0.0.1 PORT="$port" RUST_LOG=info \
+      OAUTH_CLIENT_ID=hf-auth-test-client \
+      OAUTH_CLIENT_SECRET=hf-auth-test-client-secret-0123456789 \
+      OPENID_PROVIDER_URL="$ISSUER" \
+      OAUTH_SCOPES="openid profile read-repos write-repos" \
+      HF_AUTH_COOKIE_KEY="$KEY" HF_AUTH_PUBLIC_URL="$public" "$@" \
+      "$TARGET/examples/space_app" </dev/null >"$WORK/replica-$set-$i.log" 2>&1 &
+    PIDS+=($!)
+    echo "127.0.0.1:$port" >>"$WORK/replicas-$set"
+  done
+}
+upstreams() { sed 's/^/    server /; s/$/;/' "$WORK/replicas-$1"; }
+
+STORE_PORT="$(free_port)"
+STORE_PUBLIC="http://127.0.0.1:$STORE_PORT"
+start_replicas stateless
+start_replicas store HF_AUTH_SESSION_STORE="$STORE"
+for set in stateless store; do
+  for i in $(seq 1 "$REPLICAS"); do
+    wait_line "$WORK/replica-$set-$i.log" 60 "listening on " >/dev/null
+  done
 done
+
+# One nginx server block: a round-robin front on port $1 for the replica set $2.
+front() {
+  cat <<BLOCK
+  server {
+    listen 127.0.0.1:$1;
+    # Sessions split over several cookies make large headers both ways.
+    large_client_header_buffers 4 32k;
+    location / {
+      proxy_pass http://$2;
+      proxy_set_header Host \$http_host;
+      proxy_buffer_size 32k;
+      proxy_buffers 8 32k;
+      # An answer is one replica's: never retried on another.
+      proxy_next_upstream off;
+      add_header X-Upstream \$upstream_addr always;
+    }
+  }
+BLOCK
+}
 
 mkdir -p "$WORK/nginx-tmp"
 cat >"$WORK/nginx.conf" <<CONF
@@ -133,22 +192,14 @@ http {
   uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
   scgi_temp_path $WORK/nginx-tmp/scgi;
   # Round-robin, no stickiness: consecutive requests of one client go to the next replica.
-  upstream replicas {
-$UPSTREAMS  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    # Sessions split over several cookies make large headers both ways.
-    large_client_header_buffers 4 32k;
-    location / {
-      proxy_pass http://replicas;
-      proxy_set_header Host \$http_host;
-      proxy_buffer_size 32k;
-      proxy_buffers 8 32k;
-      # An answer is one replica's: never retried on another.
-      proxy_next_upstream off;
-      add_header X-Upstream \$upstream_addr always;
-    }
+  upstream stateless {
+$(upstreams stateless)
   }
+  upstream store {
+$(upstreams store)
+  }
+$(front "$NGINX_PORT" stateless)
+$(front "$STORE_PORT" store)
 }
 CONF
 # As root, nginx's worker would switch to another user that cannot write the temporary dir.
@@ -162,15 +213,21 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$ready" ] || fail "nginx did not listen on $PUBLIC within 10s"
-log "provider $ISSUER, $REPLICAS replicas behind nginx at $PUBLIC"
+log "provider $ISSUER; $REPLICAS stateless replicas behind $PUBLIC; $REPLICAS with sessions in $STORE behind $STORE_PUBLIC"
 
-HF_AUTH_REPLICAS_URL="$PUBLIC" HF_AUTH_REPLICAS="$REPLICAS" \
+HF_AUTH_REPLICAS_URL="$PUBLIC" HF_AUTH_STORE_REPLICAS_URL="$STORE_PUBLIC" HF_AUTH_REPLICAS="$REPLICAS" \
+  HF_AUTH_SESSION_STORE="$STORE" HF_AUTH_REDIS_CONF="$WORK/redis.conf" HF_AUTH_REDIS_PID="$WORK/redis.pid" \
+  HF_AUTH_SPACE_APP="$TARGET/examples/space_app" \
   TEST_PROVIDER_ACCESS_TOKEN_TTL=$ACCESS_TTL TEST_PROVIDER_USER=browser-user \
   timeout 300 cargo test -q --workspace --all-features --test multi_replica -- --nocapture \
   || fail "the driver tests/multi_replica.rs failed"
 
-# nginx's own log agrees that every replica answered.
-while read -r upstream; do
-  grep -q "^$upstream 200 GET /me" "$WORK/nginx-access.log" || fail "replica $upstream never answered /me"
-done <"$WORK/replicas"
+# nginx's own log agrees that every replica of both sets answered.
+for set in stateless store; do
+  while read -r upstream; do
+    grep -q "^$upstream 200 GET /me" "$WORK/nginx-access.log" || fail "replica $upstream ($set) never answered /me"
+  done <"$WORK/replicas-$set"
+done
+# No replica answered 500 (the driver checks its own answers; this covers every one).
+if grep -q '^[0-9.:]* 500 ' "$WORK/nginx-access.log"; then fail "a replica answered 500"; fi
 log "passed in $((SECONDS - started)) s (build included)"

@@ -1,14 +1,19 @@
-//! The multi-replica test, stateless mode: three `space_app` processes behind nginx round-robin
-//! (no sticky sessions), the test kit's provider behind them, all started by
-//! `scripts/multi-replica.sh`, which sets `HF_AUTH_REPLICAS_URL` (nginx's URL) and
-//! `HF_AUTH_REPLICAS` (how many) and runs this test. nginx adds `X-Upstream` (the replica's
-//! address) to every answer, so the test sees which replica answered.
+//! The multi-replica test, both session modes: two sets of three `space_app` processes behind
+//! nginx round-robin (no sticky sessions), one with stateless cookie sessions, one with
+//! server-side sessions in Redis, the test kit's provider behind them, all started by
+//! `scripts/multi-replica.sh`, which sets `HF_AUTH_REPLICAS_URL` and
+//! `HF_AUTH_STORE_REPLICAS_URL` (the two fronts) and `HF_AUTH_REPLICAS` (how many) and runs
+//! this test. nginx adds `X-Upstream` (the replica's address) to every answer, so the test sees
+//! which replica answered.
 //!
 //! Under a plain `cargo test` (no such variable) it prints a notice and checks nothing.
 
 mod common;
 
-use std::{collections::BTreeSet, time::Duration};
+use std::{
+    collections::BTreeSet,
+    time::{Duration, Instant},
+};
 
 use common::{location, Browser};
 use serde_json::Value;
@@ -20,10 +25,12 @@ struct Setup {
 }
 
 fn setup() -> Option<Setup> {
-    let Ok(base) = std::env::var("HF_AUTH_REPLICAS_URL") else {
-        eprintln!(
-            "SKIPPED: HF_AUTH_REPLICAS_URL is unset; scripts/multi-replica.sh runs this test"
-        );
+    setup_at("HF_AUTH_REPLICAS_URL")
+}
+
+fn setup_at(variable: &str) -> Option<Setup> {
+    let Ok(base) = std::env::var(variable) else {
+        eprintln!("SKIPPED: {variable} is unset; scripts/multi-replica.sh runs this test");
         return None;
     };
     let number = |name: &str| -> u64 {
@@ -149,4 +156,230 @@ async fn sessions_work_on_every_replica_in_stateless_mode() {
         "a copied cookie after logout (stateless bound)",
     )
     .await;
+}
+
+/// Every `/me` of `2 * replicas` requests with `b`'s cookies refused (401): the session ended
+/// on every replica. Polls for at most `within`; returns how long it took.
+async fn refused_everywhere(b: &mut Browser, s: &Setup, within: Duration, why: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let mut refused = BTreeSet::new();
+        let mut admitted = Vec::new();
+        for _ in 0..2 * s.replicas {
+            let (status, _, upstream, _) = me(b, &s.base).await;
+            match status {
+                401 => {
+                    refused.insert(upstream);
+                }
+                200 => admitted.push(upstream),
+                other => panic!("{why}: replica {upstream} answered {other}"),
+            }
+        }
+        if admitted.is_empty() && refused.len() == s.replicas {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "{why}: still admitted by {admitted:?} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Signs a new browser in through the front.
+async fn sign_in(s: &Setup) -> Browser {
+    let mut b = Browser::new();
+    let (r, hops) = b
+        .follow(
+            &format!("{}/oauth/huggingface/login?_target_url=%2Fme", s.base),
+            6,
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{hops:?}");
+    assert!(b.has_session(), "signed in: {hops:?}");
+    b
+}
+
+fn copy_of(b: &Browser) -> Browser {
+    let mut copy = Browser::new();
+    copy.jar = b.jar.clone();
+    copy
+}
+
+/// The documented bound: a logout or revocation is refused on every replica within a second.
+const BOUND: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode() {
+    let Some(s) = setup_at("HF_AUTH_STORE_REPLICAS_URL") else {
+        return;
+    };
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/multi-replica.sh"))
+    };
+    let handle = std::env::var("TEST_PROVIDER_USER").unwrap_or_else(|_| "browser-user".into());
+
+    // A login on one replica is honoured by all (the callback already ran on another one).
+    let mut b = sign_in(&s).await;
+    let signed_in_at = Instant::now();
+    assert!(
+        b.jar["hf_auth_session"].len() < 120,
+        "the cookie holds an id"
+    );
+    let (_, set) = me_everywhere(&mut b, &s, &handle, "after the login").await;
+    assert!(!set, "no replica rewrites the cookie of a fresh session");
+
+    // A refresh on one replica is seen by the others: once the access token has expired,
+    // requests on every replica at once get one refresh (a second, with the rotated refresh
+    // token, would end the session) and the same renewed session; the id cookie stays.
+    tokio::time::sleep(
+        Duration::from_secs(s.access_ttl + 1).saturating_sub(signed_in_at.elapsed()),
+    )
+    .await;
+    let mut tabs: Vec<Browser> = (0..s.replicas).map(|_| copy_of(&b)).collect();
+    let base = s.base.clone();
+    let answers = common::join_all(tabs.iter_mut().map(|t| {
+        let base = base.clone();
+        async move { me(t, &base).await }
+    }))
+    .await;
+    for (status, body, upstream, set) in &answers {
+        assert_eq!(*status, 200, "at expiry, replica {upstream}: {body}");
+        assert!(!set, "the id cookie does not change with a refresh");
+    }
+    let refreshed_at = Instant::now();
+    me_everywhere(&mut b, &s, &handle, "after the refresh").await;
+    assert!(refreshed_at.elapsed() < Duration::from_secs(s.access_ttl));
+
+    // Logout on one replica: a copy of the cookie is refused by every replica, within the bound.
+    let mut copy = copy_of(&b);
+    me_everywhere(&mut copy, &s, &handle, "the copy, before logout").await;
+    let r = b.get(&format!("{}/oauth/huggingface/logout", s.base)).await;
+    assert_eq!(location(&r), "/");
+    let took = refused_everywhere(&mut copy, &s, BOUND, "a copied cookie after logout").await;
+    println!("server-side mode: a logout was refused on every replica after {took:?}");
+
+    // revoke_user from the operator's command: every session of the user, on every replica.
+    let mut laptop = sign_in(&s).await;
+    let mut phone = sign_in(&s).await;
+    let (_, body, _, _) = me(&mut laptop, &s.base).await;
+    let sub = body["sub"].as_str().expect("/me has the sub").to_owned();
+    me_everywhere(&mut laptop, &s, &handle, "laptop").await;
+    me_everywhere(&mut phone, &s, &handle, "phone").await;
+    let out = std::process::Command::new(var("HF_AUTH_SPACE_APP"))
+        .args(["revoke-user", &sub])
+        .env("HF_AUTH_SESSION_STORE", var("HF_AUTH_SESSION_STORE"))
+        .output()
+        .expect("space_app runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("revoked 2 session(s)"), "{said}");
+    let started = Instant::now();
+    refused_everywhere(&mut laptop, &s, BOUND, "laptop after revoke-user").await;
+    refused_everywhere(
+        &mut phone,
+        &s,
+        BOUND
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1)),
+        "phone after revoke-user",
+    )
+    .await;
+    println!(
+        "server-side mode: revoke-user was refused on every replica after {:?}",
+        started.elapsed()
+    );
+
+    // Redis killed and restarted (persistence on) while clients keep calling: protected routes
+    // answer 200 or 503 (never 500, never admitted without the check), public pages keep
+    // working, and every replica recovers by itself with the session intact.
+    let b = sign_in(&s).await;
+    let stop_at = Instant::now() + Duration::from_secs(6);
+    let load = |mut client: Browser, path: &'static str| {
+        let base = s.base.clone();
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            // Bounded in count and in time.
+            for _ in 0..2000 {
+                if Instant::now() >= stop_at {
+                    break;
+                }
+                let r = client
+                    .get_with_accept(&format!("{base}{path}"), "application/json")
+                    .await;
+                let retry_after = r.headers().contains_key("retry-after");
+                statuses.push((r.status().as_u16(), retry_after));
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            statuses
+        })
+    };
+    let loads: Vec<_> = (0..3)
+        .map(|_| load(copy_of(&b), "/me"))
+        .chain([load(Browser::new(), "/")])
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = std::fs::read_to_string(var("HF_AUTH_REDIS_PID")).expect("redis.pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let restarted = std::process::Command::new("redis-server")
+        .arg(var("HF_AUTH_REDIS_CONF"))
+        .status()
+        .expect("redis-server");
+    assert!(restarted.success());
+    let mut protected = Vec::new();
+    for (i, l) in loads.into_iter().enumerate() {
+        let statuses = l.await.unwrap();
+        if i < 3 {
+            protected.extend(statuses);
+        } else {
+            assert!(
+                statuses.iter().all(|(s, _)| *s == 200),
+                "the public page: {statuses:?}"
+            );
+        }
+    }
+    let unavailable = protected.iter().filter(|(s, _)| *s == 503).count();
+    assert!(
+        protected
+            .iter()
+            .all(|(s, r)| *s == 200 || (*s == 503 && *r)),
+        "protected: only 200, or 503 with Retry-After: {protected:?}"
+    );
+    assert!(unavailable > 0, "the outage was seen: {protected:?}");
+    println!(
+        "server-side mode, Redis killed for 2 s under load: {} protected requests, {unavailable} answered 503",
+        protected.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut b = b;
+    loop {
+        let mut ok = BTreeSet::new();
+        for _ in 0..2 * s.replicas {
+            let (status, body, upstream, _) = me(&mut b, &s.base).await;
+            assert!(
+                status == 200 || status == 503,
+                "{upstream}: {status} {body}"
+            );
+            if status == 200 {
+                ok.insert(upstream);
+            }
+        }
+        if ok.len() == s.replicas {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every replica recovered within 10 s: {ok:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
