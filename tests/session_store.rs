@@ -296,3 +296,56 @@ async fn stateless_apps_cannot_revoke_and_say_so() {
         Err(RevokeError::NoSessionStore)
     ));
 }
+
+#[tokio::test]
+async fn without_the_replica_cache_every_request_asks_the_store() {
+    let redis = redis();
+    let edit = {
+        let url = redis.url();
+        move |b: HfAuthBuilder| {
+            b.cookie_key(KEY)
+                .session_store(url.clone())
+                .session_store_cache(false)
+        }
+    };
+    let a = start_with(TestProvider::start().await, edit.clone()).await;
+    let b = a.replica(edit).await;
+    let mut browser = Browser::api();
+    a.login(&mut browser, "/").await;
+    assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
+    let mut stolen = copy_of(&browser);
+    browser
+        .get(&a.url("/oauth/huggingface/logout?_target_url=/"))
+        .await;
+    // No bound to wait for: the very next request is refused.
+    assert_eq!(
+        status(&mut stolen, &b.url("/me")).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_environment_chooses_the_store() {
+    let redis = redis();
+    let url = redis.url();
+    let vars = |cache: &'static str| {
+        let url = url.clone();
+        move |name: &str| match name {
+            "HF_AUTH_SESSION_STORE" => Some(url.clone()),
+            "HF_AUTH_SESSION_STORE_CACHE" => Some(cache.to_owned()),
+            _ => None,
+        }
+    };
+    let auth = HfAuthBuilder::from_vars(&vars("0"))
+        .unwrap()
+        .mock(true)
+        .build()
+        .await
+        .unwrap();
+    assert!(auth.has_session_store());
+    let err = HfAuthBuilder::from_vars(&vars("sometimes")).unwrap_err();
+    assert!(
+        err.to_string().contains("HF_AUTH_SESSION_STORE_CACHE"),
+        "{err}"
+    );
+}

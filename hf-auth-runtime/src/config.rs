@@ -222,6 +222,7 @@ pub struct HfAuthBuilder {
     whoami_url: Option<String>,
     token_cache_ttl: Duration,
     session_store: Option<String>,
+    session_store_cache: bool,
 }
 
 impl Default for HfAuthBuilder {
@@ -251,6 +252,7 @@ impl Default for HfAuthBuilder {
             whoami_url: None,
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
             session_store: None,
+            session_store_cache: true,
         }
     }
 }
@@ -413,6 +415,18 @@ impl HfAuthBuilder {
             })?);
         }
         b.session_store = var("HF_AUTH_SESSION_STORE");
+        if let Some(on) = var("HF_AUTH_SESSION_STORE_CACHE") {
+            b.session_store_cache = match on.as_str() {
+                "1" | "true" | "on" => true,
+                "0" | "false" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "HF_AUTH_SESSION_STORE_CACHE",
+                        reason: format!("{on:?} is not 1 or 0"),
+                    })
+                }
+            };
+        }
         if let Some(secs) = var("HF_AUTH_SESSION_LIFETIME") {
             let secs: u64 = secs.parse().map_err(|_| ConfigError::Invalid {
                 variable: "HF_AUTH_SESSION_LIFETIME",
@@ -588,6 +602,16 @@ impl HfAuthBuilder {
     /// fails [`build`](Self::build). See the "Scaling out" guide.
     pub fn session_store(mut self, url: impl Into<String>) -> Self {
         self.session_store = Some(url.into());
+        self
+    }
+
+    /// With a session store: whether each replica caches the sessions it has seen (default
+    /// `true`; environment `HF_AUTH_SESSION_STORE_CACHE=0` turns it off). Cached, a session
+    /// costs no round trip to Redis, and a logout or revocation reaches every replica's cache
+    /// through Redis pub/sub within a second; off, every protected request asks Redis (one
+    /// round trip) and a revocation is seen by the next request.
+    pub fn session_store_cache(mut self, on: bool) -> Self {
+        self.session_store_cache = on;
         self
     }
 
@@ -922,12 +946,15 @@ impl HfAuthBuilder {
         let server_sessions = match &self.session_store {
             None => None,
             Some(url) => {
-                let sessions = crate::session::server_side::ServerSessions::connect(url)
-                    .await
-                    .map_err(|e| ConfigError::SessionStore {
-                        url: redacted_url(url),
-                        reason: e.to_string(),
-                    })?;
+                let sessions = crate::session::server_side::ServerSessions::connect(
+                    url,
+                    self.session_store_cache,
+                )
+                .await
+                .map_err(|e| ConfigError::SessionStore {
+                    url: redacted_url(url),
+                    reason: e.to_string(),
+                })?;
                 tracing::info!(store = %redacted_url(url), "sessions are kept in the session store");
                 Some(sessions)
             }

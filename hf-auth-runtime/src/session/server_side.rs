@@ -48,6 +48,8 @@ pub(crate) struct ServerSessions {
 /// Recently seen sessions, by sealed cookie value (so a hit costs no decryption), with the id
 /// each belongs to (so an invalidation finds them).
 struct IdCache {
+    /// Off: every request asks the store (`HF_AUTH_SESSION_STORE_CACHE=0`).
+    enabled: bool,
     shards: Vec<Mutex<HashMap<u64, Entry>>>,
     /// Whether the invalidation channel is live: only then may an entry answer.
     live: AtomicBool,
@@ -71,8 +73,9 @@ fn tag_of(value: &[u8]) -> Option<(usize, u64)> {
 }
 
 impl IdCache {
-    fn new() -> IdCache {
+    fn new(enabled: bool) -> IdCache {
         IdCache {
+            enabled,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             live: AtomicBool::new(true),
             epoch: AtomicU64::new(0),
@@ -80,7 +83,7 @@ impl IdCache {
     }
 
     fn get(&self, cookie: &[u8]) -> Option<Arc<SessionData>> {
-        if !self.live.load(Ordering::Acquire) {
+        if !self.enabled || !self.live.load(Ordering::Acquire) {
             return None;
         }
         let (shard, tag) = tag_of(cookie)?;
@@ -90,7 +93,7 @@ impl IdCache {
     }
 
     fn insert(&self, cookie: &str, id: SessionId, data: Arc<SessionData>, epoch: u64) {
-        let Some((shard, tag)) = tag_of(cookie.as_bytes()) else {
+        let Some((shard, tag)) = tag_of(cookie.as_bytes()).filter(|_| self.enabled) else {
             return;
         };
         let mut shard = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
@@ -139,10 +142,11 @@ pub(crate) enum Found {
 impl ServerSessions {
     /// Connects to the store at `url` and subscribes to its invalidations (a task of its own,
     /// stopped when this value is dropped). An unreachable store is an error: at start-up.
-    pub(crate) async fn connect(url: &str) -> Result<ServerSessions, StoreError> {
+    /// Without `cache`, every request asks the store (a round trip each).
+    pub(crate) async fn connect(url: &str, cache: bool) -> Result<ServerSessions, StoreError> {
         let store = RedisStore::connect(url).await?;
         let mut invalidations = store.subscribe_invalidations().await?;
-        let cache = Arc::new(IdCache::new());
+        let cache = Arc::new(IdCache::new(cache));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task_cache = cache.clone();
         tokio::spawn(async move {
@@ -293,8 +297,8 @@ mod tests {
     #[tokio::test]
     async fn a_cookie_holds_only_the_id_and_the_cache_hears_deletions_on_other_replicas() {
         let redis = RedisServer::start().expect("a test redis-server");
-        let a = ServerSessions::connect(&redis.url()).await.unwrap();
-        let b = ServerSessions::connect(&redis.url()).await.unwrap();
+        let a = ServerSessions::connect(&redis.url(), true).await.unwrap();
+        let b = ServerSessions::connect(&redis.url(), true).await.unwrap();
         let policy = CookiePolicy { secure: false };
         let mut data = user_in_orgs(100);
         data.session_ends_at = super::super::now_unix() + 600;
@@ -348,7 +352,7 @@ mod tests {
     #[tokio::test]
     async fn a_lost_channel_empties_and_bypasses_the_cache_until_it_is_back() {
         let mut redis = RedisServer::start().expect("a test redis-server");
-        let s = ServerSessions::connect(&redis.url()).await.unwrap();
+        let s = ServerSessions::connect(&redis.url(), true).await.unwrap();
         let policy = CookiePolicy { secure: false };
         let mut data = user_in_orgs(1);
         data.session_ends_at = super::super::now_unix() + 600;
@@ -412,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_load_that_raced_an_invalidation_is_not_cached() {
-        let cache = IdCache::new();
+        let cache = IdCache::new(true);
         let id = SessionId::random();
         let cookie = key().seal(PLAIN_NAMES[0], &sealed_plaintext(&id));
         let epoch = cache.epoch.load(Ordering::Acquire);
