@@ -158,6 +158,8 @@ pub mod guides {
     pub mod deploying {}
     #[doc = include_str!("../docs/security.md")]
     pub mod security {}
+    #[doc = include_str!("../docs/scaling-out.md")]
+    pub mod scaling_out {}
 }
 
 /// The README's examples, compiled as doctests.
