@@ -349,3 +349,37 @@ async fn the_environment_chooses_the_store() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_test_kit_signs_in_with_a_store_too() {
+    let redis = redis();
+    let auth = HfAuthBuilder::default()
+        .mock(true)
+        .session_store(redis.url())
+        .build()
+        .await
+        .unwrap();
+    let app = auth.attach(axum::Router::new().route(
+        "/me",
+        axum::routing::get(|u: hf_auth_runtime::HfUser| async move { u.handle().to_owned() }),
+    ));
+    let cookie =
+        hf_auth_runtime::testing::sign_in(&auth, &hf_auth_runtime::MockUser::new("alice")).await;
+    let r = tower::ServiceExt::oneshot(
+        app,
+        axum::http::Request::get("/me")
+            .header("cookie", cookie)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hf_auth_runtime::testing::session_cookie(&auth, &hf_auth_runtime::MockUser::new("bob"))
+    }));
+    assert!(
+        panicked.is_err(),
+        "a stateless cookie helper refuses a store app"
+    );
+}

@@ -46,11 +46,36 @@ pub fn expired_session_cookie(auth: &HfAuth, user: &MockUser, ago: Duration) -> 
     })
 }
 
+/// A `Cookie` header value holding a valid session for `user`, in either session mode: with a
+/// session store ([`HfAuthBuilder::session_store`](crate::HfAuthBuilder::session_store)) the
+/// session is stored there and the cookie holds its id; otherwise as [`session_cookie`].
+///
+/// # Panics
+/// When the session store cannot be reached (a test set-up error).
+pub async fn sign_in(auth: &HfAuth, user: &MockUser) -> String {
+    let data = session::SessionData::mock(user, &auth.state.scopes, auth.state.session_lifetime);
+    let set = session::begin(&auth.state, &axum::http::HeaderMap::new(), &data)
+        .await
+        .unwrap_or_else(|e| panic!("testing::sign_in could not store the session: {e}"));
+    set.iter()
+        .filter_map(|h| {
+            let pair = h.to_str().ok()?.split(';').next()?;
+            let (name, value) = pair.split_once('=')?;
+            (!value.is_empty()).then(|| format!("{name}={value}"))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn session_cookie_with(
     auth: &HfAuth,
     user: &MockUser,
     edit: impl FnOnce(&mut session::SessionData),
 ) -> String {
+    assert!(
+        !auth.has_session_store(),
+        "this app keeps its sessions in a session store, where a cookie holds only an id: use `testing::sign_in(&auth, &user).await`"
+    );
     let mut data =
         session::SessionData::mock(user, &auth.state.scopes, auth.state.session_lifetime);
     edit(&mut data);
