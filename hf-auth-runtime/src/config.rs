@@ -287,7 +287,6 @@ impl std::fmt::Debug for HfAuthBuilder {
     }
 }
 
-/// Whether the URL's host is `localhost`, in `127.0.0.0/8` or `::1`.
 /// Ends every session of the user `sub` in the session store at `store_url`, without building
 /// an app: what an operator's command runs (`space_app revoke-user <sub>` in the reference
 /// app). Every replica of the app drops the sessions within a second.
@@ -335,6 +334,7 @@ pub(crate) fn redacted_url(url: &str) -> String {
     }
 }
 
+/// Whether the URL's host is `localhost`, in `127.0.0.0/8` or `::1`.
 pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
