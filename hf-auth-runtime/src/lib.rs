@@ -43,8 +43,6 @@ mod state;
 pub mod testing;
 mod user;
 
-#[cfg(feature = "redis")]
-pub use config::revoke_user_in_store;
 pub use config::{HfAuth, HfAuthBuilder};
 pub use error::{ConfigError, FlowError, RevokeError};
 pub use guard::Guarded;
@@ -53,6 +51,8 @@ pub use links::AuthLinks;
 pub use requirement::{
     Accept, CrossSite, OrgParam, OrgRequirement, Requirement, RequirementSource,
 };
+#[cfg(feature = "redis")]
+pub use session::server_side::revoke_user_in_store;
 pub use session::{MAX_CHUNKS, SESSION_COOKIE};
 /// Entry points for the project's own fuzz targets and benchmarks (features `fuzzing`,
 /// `bench-hooks`). Not a public API.

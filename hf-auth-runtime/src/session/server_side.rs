@@ -26,7 +26,11 @@ use super::{
     store::{redis::RedisStore, Invalidation, SessionId, SessionStore, StoreError},
     SessionData,
 };
-use crate::{cookies::find_cookie, cookies::CookiePolicy, crypto::CookieKey};
+use crate::{
+    cookies::{find_cookie, CookiePolicy},
+    crypto::CookieKey,
+    error::RevokeError,
+};
 
 /// The first byte of a sealed session id (a stateless session's cookie starts with another),
 /// so that a cookie of one mode is never read as the other.
@@ -257,6 +261,35 @@ fn sealed_plaintext(id: &SessionId) -> Vec<u8> {
     plain.push(ID_FORMAT);
     plain.extend_from_slice(id.as_str().as_bytes());
     plain
+}
+
+/// Ends every session of the user `sub` in the session store at `store_url`, without building
+/// an app: what an operator's command runs (`space_app revoke-user <sub>` in the reference
+/// app). Every replica of the app drops the sessions within a second.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), hf_auth_runtime::RevokeError> {
+/// let url = std::env::var("HF_AUTH_SESSION_STORE").unwrap();
+/// let ended = hf_auth_runtime::revoke_user_in_store(&url, "62f264b9f3c90f4b6514a269").await?;
+/// # Ok(()) }
+/// ```
+pub async fn revoke_user_in_store(store_url: &str, sub: &str) -> Result<usize, RevokeError> {
+    let store = RedisStore::connect(store_url)
+        .await
+        .map_err(|e| RevokeError::Unavailable(e.to_string()))?;
+    revoke_in(&store, sub).await
+}
+
+pub(crate) async fn revoke_in(store: &RedisStore, sub: &str) -> Result<usize, RevokeError> {
+    if sub.is_empty() || sub.len() > 256 || sub.bytes().any(|b| b.is_ascii_control()) {
+        return Err(RevokeError::InvalidUser);
+    }
+    let n = store
+        .delete_user(sub)
+        .await
+        .map_err(|e| RevokeError::Unavailable(e.to_string()))?;
+    tracing::info!(user = %crate::error::Escaped::str(sub), sessions = n, "revoked every session of a user");
+    Ok(n)
 }
 
 #[cfg(all(test, feature = "testing"))]
