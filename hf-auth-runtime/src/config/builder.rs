@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{mock::MockUser, registry::ScopeCheck};
 
-/// Builds an [`HfAuth`]; every method overrides what [`HfAuth::from_env`] read.
+/// Builds an [`HfAuth`](crate::HfAuth); every method overrides what [`HfAuth::from_env`](crate::HfAuth::from_env) read.
 #[derive(Clone)]
 pub struct HfAuthBuilder {
     pub(super) client_id: Option<String>,
@@ -143,8 +143,8 @@ impl HfAuthBuilder {
     }
     /// The public path under which the login, callback and logout routes are reached, e.g.
     /// `/auth` gives `/auth/oauth/huggingface/login`: the redirect URI, the login links of
-    /// the guards and [`AuthLinks`](crate::AuthLinks) use it. [`HfAuth::attach`] places the
-    /// routes there; with [`HfAuth::routes`], nest them there yourself.
+    /// the guards and [`AuthLinks`](crate::AuthLinks) use it. [`HfAuth::attach`](crate::HfAuth::attach) places the
+    /// routes there; with [`HfAuth::routes`](crate::HfAuth::routes), nest them there yourself.
     pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.route_prefix = prefix.into();
         self
@@ -247,7 +247,7 @@ impl HfAuthBuilder {
     /// Keeps sessions server-side in Redis at `url` (`redis://host:port/db`,
     /// `redis://:password@host:port/db`; environment: `HF_AUTH_SESSION_STORE`), instead of in
     /// the cookies: the cookie then holds only a sealed random id, logout and
-    /// [`HfAuth::revoke_user`] end a session on every replica at once, and replicas refresh a
+    /// [`HfAuth::revoke_user`](crate::HfAuth::revoke_user) end a session on every replica at once, and replicas refresh a
     /// session one at a time. Needs the crate's `redis` feature; Redis unreachable at start-up
     /// fails [`build`](Self::build). See the "Scaling out" guide.
     pub fn session_store(mut self, url: impl Into<String>) -> Self {

@@ -42,7 +42,7 @@ fn non_empty(v: Option<String>) -> Option<String> {
 }
 
 impl HfAuthBuilder {
-    /// Reads the environment through `var`; see [`HfAuth::from_env`].
+    /// Reads the environment through `var`; see [`HfAuth::from_env`](crate::HfAuth::from_env).
     pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<HfAuthBuilder, ConfigError> {
         let var = |name: &str| non_empty(var(name));
         let mut b = HfAuthBuilder {
