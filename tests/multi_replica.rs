@@ -97,18 +97,7 @@ async fn sessions_work_on_every_replica_in_stateless_mode() {
     let Some(s) = setup() else { return };
     let handle = std::env::var("TEST_PROVIDER_USER").unwrap_or_else(|_| "browser-user".into());
 
-    // The full flow through nginx: login (one replica), the provider, the callback (the next
-    // replica: the flow cookie must be honoured there too), back home.
-    let mut b = Browser::new();
-    let (r, hops) = b
-        .follow(
-            &format!("{}/oauth/huggingface/login?_target_url=%2Fme", s.base),
-            6,
-        )
-        .await;
-    assert_eq!(r.status(), 200, "{hops:?}");
-    assert_eq!(hops.last().unwrap(), &format!("{}/me", s.base), "{hops:?}");
-    assert!(b.has_session(), "signed in: {hops:?}");
+    let mut b = sign_in(&s).await;
     let signed_in_at = std::time::Instant::now();
 
     // A login on one replica is honoured by all, without any of them refreshing.
@@ -186,7 +175,9 @@ async fn refused_everywhere(b: &mut Browser, s: &Setup, within: Duration, why: &
     }
 }
 
-/// Signs a new browser in through the front.
+/// Signs a new browser in through the front: the full flow through nginx, login (one
+/// replica), the provider, the callback (the next replica: the flow cookie must be honoured
+/// there too), back to `/me`.
 async fn sign_in(s: &Setup) -> Browser {
     let mut b = Browser::new();
     let (r, hops) = b
@@ -196,6 +187,7 @@ async fn sign_in(s: &Setup) -> Browser {
         )
         .await;
     assert_eq!(r.status(), 200, "{hops:?}");
+    assert_eq!(hops.last().unwrap(), &format!("{}/me", s.base), "{hops:?}");
     assert!(b.has_session(), "signed in: {hops:?}");
     b
 }

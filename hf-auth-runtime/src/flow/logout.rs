@@ -52,11 +52,7 @@ pub(super) async fn logout(
 /// 503: the session could not be ended in the store; the browser keeps its cookie.
 #[cfg(feature = "redis")]
 fn store_unavailable(state: &SharedState, target: &str) -> Response {
-    let again = format!(
-        "{}?_target_url={}",
-        state.routes.logout,
-        percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
-    );
+    let again = logout_url(state, target);
     let body = pages::page(
         "Not signed out yet",
         &["This app could not reach its session store to end your session, so you are still signed in. Please try again in a moment.".to_owned()],
@@ -83,13 +79,18 @@ fn started_by_another_site(headers: &HeaderMap) -> bool {
     })
 }
 
-/// A page with a button that signs out: one click, from the app's own origin.
-fn confirm(state: &SharedState, target: &str) -> Response {
-    let action = format!(
+/// This route, returning to `target` afterwards.
+fn logout_url(state: &SharedState, target: &str) -> String {
+    format!(
         "{}?_target_url={}",
         state.routes.logout,
         percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
-    );
+    )
+}
+
+/// A page with a button that signs out: one click, from the app's own origin.
+fn confirm(state: &SharedState, target: &str) -> Response {
+    let action = logout_url(state, target);
     let body = pages::page(
         "Sign out?",
         &[format!(
