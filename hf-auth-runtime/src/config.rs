@@ -190,6 +190,7 @@ pub struct HfAuthBuilder {
     max_login_retries: u32,
     whoami_url: Option<String>,
     token_cache_ttl: Duration,
+    incremental_consent: bool,
 }
 
 impl Default for HfAuthBuilder {
@@ -218,6 +219,7 @@ impl Default for HfAuthBuilder {
             max_login_retries: 2,
             whoami_url: None,
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
+            incremental_consent: false,
         }
     }
 }
@@ -348,6 +350,21 @@ impl HfAuthBuilder {
                 }
             };
         }
+        if let Some(on) = var("HF_AUTH_INCREMENTAL_CONSENT") {
+            b.incremental_consent = match on.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "HF_AUTH_INCREMENTAL_CONSENT",
+                        reason: format!(
+                            "{:?}: use 1 (incremental consent) or 0",
+                            crate::error::Escaped::str(&on)
+                        ),
+                    })
+                }
+            };
+        }
         Ok(b)
     }
 
@@ -460,6 +477,14 @@ impl HfAuthBuilder {
     /// The user mock mode signs in (default [`MockUser::default`]).
     pub fn mock_user(mut self, user: MockUser) -> Self {
         self.mock_user = Some(user);
+        self
+    }
+    /// Incremental consent (default off; `HF_AUTH_INCREMENTAL_CONSENT=1`): the first login asks
+    /// only for `openid profile` (plus the scopes a login link names), and a route that needs
+    /// more of the configured scopes offers a "Grant access" button that asks for them. Granted
+    /// scopes accumulate in the session.
+    pub fn incremental_consent(mut self, on: bool) -> Self {
+        self.incremental_consent = on;
         self
     }
     /// What to do when the configured scopes do not cover a route's (default: refuse to start).
@@ -844,6 +869,7 @@ impl HfAuthBuilder {
                 backend,
                 direct_url,
                 max_login_retries: self.max_login_retries,
+                incremental: self.incremental_consent,
                 refreshes: Default::default(),
                 bearer,
             }),

@@ -24,6 +24,11 @@ pub(super) struct PendingLogin {
     pub target: String,
     pub created_at: u64,
     pub used: bool,
+    /// A step-up login ("Grant access") started by a browser with a session: a decline returns
+    /// to `target` with that session intact; a grant of the same user adds to its scopes.
+    pub step_up: bool,
+    /// The scopes asked for: what was granted when the token response does not say.
+    pub scopes: Vec<String>,
 }
 
 impl PendingLogin {
@@ -36,6 +41,8 @@ impl PendingLogin {
             target: String::new(),
             created_at,
             used: true,
+            step_up: false,
+            scopes: Vec::new(),
         }
     }
 
