@@ -4,13 +4,13 @@
 
 mod common;
 
-use axum::{routing::get, Json, Router};
+use axum::{response::IntoResponse, routing::get, Json, Router};
 use common::{location, Browser};
 use hf_auth_runtime::{
     mask_of,
     testing::{Consent, TestProvider, TestUser},
-    Guarded, HfAuthBuilder, HfUser, MockUser, OrgRequirement, Requirement, RequirementSource, Role,
-    ScopeCheck,
+    AuthLinks, AuthRejection, Guarded, HfAuthBuilder, HfUser, MockUser, OrgRequirement,
+    Requirement, RequirementSource, Role, ScopeCheck,
 };
 use serde_json::{json, Value};
 
@@ -84,6 +84,22 @@ async fn serve(
         .route(
             "/acme/admin",
             get(|_: Guarded<AcmeAdmin>| async { "acme admin" }),
+        )
+        // A guard whose login link carries the route's scopes (incremental consent).
+        .route(
+            "/write-first",
+            get(|g: Result<Guarded<WriteRepos>, AuthRejection>| async move {
+                match g {
+                    Ok(_) => "written".into_response(),
+                    Err(e) => e
+                        .with_login_scopes(WriteRepos::REQUIREMENT.scopes)
+                        .into_response(),
+                }
+            }),
+        )
+        .route(
+            "/links",
+            get(|links: AuthLinks| async move { links.login_url_with_scopes(&["write-repos"]) }),
         );
     let app = auth.attach(router);
     let server = tokio::spawn(async move {
@@ -412,4 +428,37 @@ async fn mock_mode_grants_what_the_button_asks_for() {
     assert_eq!(r.status(), 303);
     let (_, me) = app.json(&mut b, "/me").await;
     assert_eq!(me["scopes"], json!(["openid", "profile", "read-repos"]));
+}
+
+#[tokio::test]
+async fn a_first_login_from_a_guarded_route_can_ask_for_its_scopes() {
+    let app = start(|b| b.incremental_consent(true)).await;
+    let mut b = Browser::new();
+    let r = b.get(&app.url("/write-first")).await;
+    let login = location(&r);
+    assert_eq!(
+        login,
+        "/oauth/huggingface/login?_target_url=%2Fwrite%2Dfirst&scope=read%2Drepos%20write%2Drepos"
+    );
+    // One consent covers the route.
+    let (status, body, _) = app.go(&mut b, &login).await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "written"));
+    let asked = app.provider().last_authorize().unwrap();
+    assert_eq!(
+        asked.scopes,
+        ["openid", "profile", "read-repos", "write-repos"]
+    );
+    assert_eq!(asked.prompt, None);
+    // A page's own links: a login asking for more, a step-up once signed in.
+    let mut fresh = Browser::new();
+    let r = fresh.get(&app.url("/links")).await;
+    assert_eq!(
+        r.text().await.unwrap(),
+        "/oauth/huggingface/login?_target_url=%2Flinks&scope=write%2Drepos"
+    );
+    let r = b.get(&app.url("/links")).await;
+    assert_eq!(
+        r.text().await.unwrap(),
+        "/oauth/huggingface/login?_target_url=%2Flinks&grant=1&scope=write%2Drepos"
+    );
 }

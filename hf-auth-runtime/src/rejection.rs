@@ -261,6 +261,32 @@ pub(crate) fn login_url(parts: &Parts, state: &AuthState) -> String {
 }
 
 impl AuthRejection {
+    /// For a caller that is not signed in, a login link that also asks for `scopes`: what a
+    /// guard answers in incremental consent mode, so that the first consent already covers the
+    /// route (`{login}?_target_url=/page&scope=write-repos`). The login route keeps only scopes
+    /// among the app's. Any other rejection is returned unchanged.
+    ///
+    /// ```
+    /// use hf_auth_runtime::AuthRejection;
+    /// # fn f(r: AuthRejection) -> AuthRejection {
+    /// r.with_login_scopes(&["read-repos", "write-repos"])
+    /// # }
+    /// ```
+    pub fn with_login_scopes(self, scopes: &[&str]) -> AuthRejection {
+        match self {
+            AuthRejection::NotSignedIn { html, login_url } if !scopes.is_empty() => {
+                AuthRejection::NotSignedIn {
+                    html,
+                    login_url: format!(
+                        "{login_url}&scope={}",
+                        utf8_percent_encode(&scopes.join(" "), NON_ALPHANUMERIC)
+                    ),
+                }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn token(problem: TokenProblem) -> AuthRejection {
         AuthRejection::Token(TokenRejection(problem))
     }
@@ -309,7 +335,7 @@ impl AuthRejection {
 #[cold]
 fn grant_for(parts: &Parts, state: &AuthState, denial: &Denial, login_url: &str) -> Option<Grant> {
     let app = ScopeSet::from_names(state.scopes.iter().map(String::as_str));
-    let (org, role) = match denial {
+    let org = match denial {
         Denial::MissingScopes(missing) => {
             // A scope the app never asks for cannot be granted: the Space must ask for it.
             if missing.is_empty() || !missing.iter().all(|s| app.contains(s)) {
@@ -324,8 +350,8 @@ fn grant_for(parts: &Parts, state: &AuthState, denial: &Denial, login_url: &str)
                 asks: GrantAsks::Scopes(missing.clone()),
             });
         }
-        Denial::Org { org, role } => (*org, *role),
-        Denial::PathOrg { org, role } => (org.as_str(), *role),
+        Denial::Org { org, .. } => *org,
+        Denial::PathOrg { org, .. } => org.as_str(),
         Denial::NotPro | Denial::CannotPay | Denial::NoPathParam { .. } => return None,
     };
     // The mock user's orgs are configured, not granted.
@@ -356,10 +382,7 @@ fn grant_for(parts: &Parts, state: &AuthState, denial: &Denial, login_url: &str)
         }),
         // Not listed: userinfo lists every membership, granted or not (only `roleInOrg` and
         // the other details need the grant), so this user is not a member.
-        None => {
-            let _ = role;
-            None
-        }
+        None => None,
     }
 }
 
@@ -610,6 +633,61 @@ impl IntoResponse for AuthRejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grant_pages_say_what_and_how() {
+        let org = Denial::Org {
+            org: "acme",
+            role: Some(Role::Admin),
+        };
+        let unnamed = grant_detail(
+            &org,
+            &Grant {
+                url: "/login".into(),
+                asks: GrantAsks::OrgUnnamed,
+            },
+        );
+        assert!(unnamed[0].contains("<code>acme</code> with the role <code>admin</code>"));
+        assert!(unnamed[1].contains("cannot preselect it"), "{unnamed:?}");
+        let named = grant_detail(
+            &org,
+            &Grant {
+                url: "/login".into(),
+                asks: GrantAsks::Org,
+            },
+        );
+        assert!(!named[1].contains("preselect"), "{named:?}");
+        let path_org = Denial::PathOrg {
+            org: "<b>x</b>".into(),
+            role: None,
+        };
+        let escaped = grant_detail(
+            &path_org,
+            &Grant {
+                url: "/login".into(),
+                asks: GrantAsks::Org,
+            },
+        );
+        assert!(escaped[0].contains("&lt;b&gt;x&lt;/b&gt;"), "{escaped:?}");
+    }
+
+    #[test]
+    fn login_scopes_go_on_a_login_link_only() {
+        let r = AuthRejection::NotSignedIn {
+            html: true,
+            login_url: "/oauth/huggingface/login?_target_url=%2Fw".into(),
+        }
+        .with_login_scopes(&["read-repos", "write-repos"]);
+        let AuthRejection::NotSignedIn { login_url, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            login_url,
+            "/oauth/huggingface/login?_target_url=%2Fw&scope=read%2Drepos%20write%2Drepos"
+        );
+        let r = AuthRejection::NotAttached.with_login_scopes(&["read-repos"]);
+        assert!(matches!(r, AuthRejection::NotAttached));
+    }
 
     fn html(pairs: &[(&str, &str)]) -> bool {
         let mut h = HeaderMap::new();
