@@ -138,6 +138,10 @@ async fn finish(
     // Without a `scope` field the provider granted what was asked (RFC 6749 section 5.1).
     let mut granted = match tokens.granted_scopes.as_deref() {
         Some(list) => ScopeSet::from_names(list.iter().map(String::as_str)),
+        // (A login sealed before the asked scopes were kept: the app's.)
+        None if pending.scopes.is_empty() => {
+            ScopeSet::from_names(state.scopes.iter().map(String::as_str))
+        }
         None => ScopeSet::from_names(
             std::iter::once("openid").chain(pending.scopes.iter().map(String::as_str)),
         ),
