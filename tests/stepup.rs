@@ -462,3 +462,36 @@ async fn a_first_login_from_a_guarded_route_can_ask_for_its_scopes() {
         "/oauth/huggingface/login?_target_url=%2Flinks&grant=1&scope=write%2Drepos"
     );
 }
+
+#[tokio::test]
+async fn hf_auth_incremental_consent_is_read_from_the_environment() {
+    let provider = TestProvider::start().await;
+    let env = |value: &'static str| {
+        let issuer = provider.issuer().to_owned();
+        move |k: &str| match k {
+            "HF_AUTH_INCREMENTAL_CONSENT" => Some(value.to_owned()),
+            "OAUTH_CLIENT_ID" => Some(TestProvider::CLIENT_ID.to_owned()),
+            "OAUTH_CLIENT_SECRET" => Some(TestProvider::CLIENT_SECRET.to_owned()),
+            "OPENID_PROVIDER_URL" => Some(issuer.clone()),
+            "OAUTH_SCOPES" => Some(SCOPES.to_owned()),
+            _ => None,
+        }
+    };
+    let err = HfAuthBuilder::from_vars(&env("maybe")).unwrap_err();
+    assert!(
+        err.to_string().contains("HF_AUTH_INCREMENTAL_CONSENT"),
+        "{err}"
+    );
+    for (value, first_login) in [("1", "openid profile"), ("0", SCOPES)] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let builder = HfAuthBuilder::from_vars(&env(value))
+            .unwrap()
+            .public_url(base.clone());
+        let app = serve(builder, None, base, listener).await;
+        let r = Browser::new()
+            .get(&app.url("/oauth/huggingface/login"))
+            .await;
+        assert_eq!(query_of(&location(&r))["scope"], first_login, "{value}");
+    }
+}
