@@ -13,7 +13,9 @@
 //!
 //! The user who signs in: `TEST_PROVIDER_USER` (default `browser-user`), in the orgs of
 //! `TEST_PROVIDER_ORGS` (default `acme:write`; comma-separated `handle:role`, roles `read`,
-//! `contributor`, `write`, `admin`).
+//! `contributor`, `write`, `admin`). `TEST_PROVIDER_UNGRANTED_ORGS` (comma-separated handles):
+//! orgs of the user not granted to the app until a login asks for them with `orgIds` (userinfo
+//! lists them without `roleInOrg`), for the step-up tests.
 //! For tests of refresh across replicas (scripts/multi-replica.sh):
 //! `TEST_PROVIDER_ACCESS_TOKEN_TTL` (seconds, default 28800), `TEST_PROVIDER_REFRESH_TOKENS=1`
 //! (rotating refresh tokens), `TEST_PROVIDER_INTERACTIVE=0` (answer `/oauth/authorize` at once,
@@ -58,6 +60,14 @@ async fn main() -> ExitCode {
 
     let provider = TestProvider::start().await;
     provider.set_user(user);
+    for org in std::env::var("TEST_PROVIDER_UNGRANTED_ORGS")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if !org.trim().is_empty() {
+            provider.set_org_ungranted(org.trim());
+        }
+    }
     provider.set_interactive(flag("TEST_PROVIDER_INTERACTIVE").unwrap_or(true));
     if let Some(secs) = ttl {
         provider.set_access_token_ttl(secs);

@@ -91,12 +91,12 @@ async fn fewer_scopes_granted_than_asked_gives_403_naming_them() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["missing_scopes"], json!(["write-repos"]));
     assert!(body["error"].as_str().unwrap().contains("write-repos"));
-    // A browser gets a 403 page that offers to sign in again.
+    // A browser gets a 403 page that offers to grant the missing scope.
     let r = b.get(&app.url("/write")).await;
     assert_eq!(r.status(), 403);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("write-repos") && html.contains("Sign in again"),
+        html.contains("write-repos") && html.contains("Grant access"),
         "{html}"
     );
 }

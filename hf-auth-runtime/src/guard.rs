@@ -60,7 +60,13 @@ where
             Ok(ctx) => ctx,
             Err(e) => return Extracted::Done(Some(Err(e))),
         };
-        let step = credentials_of(parts, ctx, R::REQUIREMENT.accept, R::REQUIREMENT.cross_site);
+        let step = credentials_of(parts, ctx, R::REQUIREMENT.accept, R::REQUIREMENT.cross_site)
+            // Incremental consent: a visitor who is not signed in is asked for what this
+            // route needs at the first login.
+            .map_err(|e| match ctx.state.incremental {
+                true => e.with_login_scopes(R::REQUIREMENT.scopes),
+                false => e,
+            });
         extracted(parts, ctx, step, admit::<R>)
     }
 }
@@ -74,7 +80,7 @@ fn admit<R: RequirementSource>(
 ) -> Result<Guarded<R>, AuthRejection> {
     if let Err(denial) = R::REQUIREMENT.check_parts(&user.0, parts) {
         tracing::debug!(user = %Escaped::str(user.handle()), ?denial, "access denied");
-        return Err(AuthRejection::denied(parts, &ctx.state, denial));
+        return Err(AuthRejection::denied(parts, &ctx.state, &user, denial));
     }
     let _ = ctx.user.set(user);
     Ok(Guarded(PhantomData))

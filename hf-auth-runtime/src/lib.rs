@@ -116,7 +116,7 @@ pub use hf_auth_scopes::{mask_of, Role, ScopeSet, SCOPES};
 pub use mock::MockUser;
 pub use pages::escape as escape_html;
 pub use registry::{route_requirements, space_metadata, RouteRequirement, ScopeCheck};
-pub use rejection::{AuthRejection, Denial, TokenRejection};
+pub use rejection::{AuthRejection, Denial, Grant, GrantAsks, TokenRejection};
 pub use return_path::safe_return_path;
 pub use user::{HfUser, Org};
 

@@ -57,6 +57,21 @@ impl AuthLinks {
         with_target(&self.login_path, target)
     }
 
+    /// A login that asks for `scopes` as well (those among the app's; the login route drops
+    /// others) and comes back to this page: for a page's own "Sign in to publish" link in
+    /// incremental consent mode. For a signed-in user it is a step-up ("Grant access"):
+    /// the consent screen comes back (`prompt=consent`), a decline returns here with the
+    /// session kept, and a grant adds to the session's scopes.
+    pub fn login_url_with_scopes(&self, scopes: &[&str]) -> String {
+        let joined = scopes.join(" ");
+        let scope = utf8_percent_encode(&joined, NON_ALPHANUMERIC);
+        if self.user.is_some() {
+            format!("{}&grant=1&scope={scope}", self.login)
+        } else {
+            format!("{}&scope={scope}", self.login)
+        }
+    }
+
     /// The logout route (it comes back to `/`).
     pub fn logout_url(&self) -> &str {
         &self.logout_path

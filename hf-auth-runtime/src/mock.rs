@@ -55,6 +55,7 @@ impl MockUser {
         self.orgs.push(Org {
             handle: handle.into(),
             role: Some(role),
+            sub: None,
         });
         self
     }
@@ -116,6 +117,7 @@ impl MockUser {
             user.orgs.push(Org {
                 handle: org.to_owned(),
                 role,
+                sub: None,
             });
         }
         if let Some(s) = scopes {
@@ -153,7 +155,8 @@ mod tests {
             u.orgs[1],
             Org {
                 handle: "friends".into(),
-                role: None
+                role: None,
+                sub: None,
             }
         );
         assert_eq!(u.scopes.as_deref().unwrap(), ["openid", "profile"]);

@@ -143,6 +143,8 @@ pub(crate) struct UserInfo {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct OrgClaim {
+    #[serde(default, deserialize_with = "lenient")]
+    pub sub: Option<String>,
     pub preferred_username: Option<String>,
     #[serde(rename = "roleInOrg", default, deserialize_with = "lenient")]
     pub role_in_org: Option<String>,
@@ -158,22 +160,46 @@ where
     Ok(serde_json::from_value(v).ok())
 }
 
+/// Orgs whose `sub` a session keeps at most: the session cookie has room for a few thousand
+/// orgs' handles, not for as many IDs too.
+const MAX_ORG_SUBS: usize = 64;
+
 impl UserInfo {
+    /// The user's orgs. The org's `sub` is kept only where the user did not grant the org
+    /// (Hugging Face disclosed no `roleInOrg`): there it is what a login passes as `orgIds` to
+    /// ask for it; for a granted org it is not needed. At most [`MAX_ORG_SUBS`] are kept.
     pub fn orgs(&self) -> Vec<Org> {
+        let mut subs = 0;
         self.orgs
             .iter()
             .flatten()
             .filter_map(|o| {
+                let role = o
+                    .role_in_org
+                    .as_deref()
+                    .and_then(hf_auth_scopes::Role::parse);
+                let sub = o
+                    .sub
+                    .as_deref()
+                    .filter(|s| role.is_none() && is_org_sub(s) && subs < MAX_ORG_SUBS)
+                    .map(str::to_owned);
+                subs += usize::from(sub.is_some());
                 Some(Org {
                     handle: o.preferred_username.clone()?,
-                    role: o
-                        .role_in_org
-                        .as_deref()
-                        .and_then(hf_auth_scopes::Role::parse),
+                    role,
+                    sub,
                 })
             })
             .collect()
     }
+}
+
+/// Whether `s` looks like an org's ID, safe to put in an authorize URL and a cookie: 1 to 64
+/// ASCII letters, digits, `-` or `_` (Hugging Face's are 24 hex characters).
+pub(crate) fn is_org_sub(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The error and its sources, as raw text: it may carry the provider's words (an OAuth error
@@ -325,8 +351,14 @@ impl Provider {
         })
     }
 
-    /// The authorization URL for a new login, with PKCE S256, `state` and `nonce`.
-    pub fn authorize_url(&self, scopes: &[String], state: String) -> (url::Url, String, String) {
+    /// The authorization URL for a new login, with PKCE S256, `state` and `nonce`, and `extra`
+    /// query parameters (`prompt`, `orgIds`).
+    pub fn authorize_url_with(
+        &self,
+        scopes: &[String],
+        state: String,
+        extra: &[(&'static str, String)],
+    ) -> (url::Url, String, String) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = self
             .client
@@ -338,6 +370,9 @@ impl Provider {
             .set_pkce_challenge(challenge);
         for s in scopes.iter().filter(|s| s.as_str() != "openid") {
             request = request.add_scope(Scope::new(s.clone()));
+        }
+        for (name, value) in extra {
+            request = request.add_extra_param(*name, value.clone());
         }
         let (url, _state, nonce) = request.url();
         (url, verifier.into_secret(), nonce.secret().clone())

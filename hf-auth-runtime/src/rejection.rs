@@ -14,12 +14,15 @@ use axum::{
 use hf_auth_scopes::Role;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
+use hf_auth_scopes::ScopeSet;
+
 use crate::{
     bearer::{self, BadAuthorization, BearerError},
     cross_site::CrossSiteRefusal,
     pages,
     return_path::safe_return_path,
-    state::AuthState,
+    state::{AuthState, Backend},
+    user::HfUser,
 };
 
 /// Why a signed-in user may not call a handler.
@@ -99,6 +102,10 @@ pub enum AuthRejection {
         denial: Denial,
         /// The login route, to sign in again.
         login_url: String,
+        /// A login that asks the user to grant what is missing ("Grant access"), when the app
+        /// may ask for it; `None` when granting cannot help (a scope the app never asks for, a
+        /// role too low, a bearer token).
+        grant: Option<Grant>,
     },
     /// The guard ran on a router that `attach` was not called on (a programming error): 500.
     NotAttached,
@@ -122,6 +129,29 @@ pub enum AuthRejection {
         /// When to try again.
         retry_after: std::time::Duration,
     },
+}
+
+/// A step-up login offered on a 403 ("Grant access"): the login route asking, with
+/// `prompt=consent`, for the scopes or the org the route needs, and coming back to the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The login URL (`{login}?_target_url=/page&grant=1&scope=...&org=...`).
+    pub url: String,
+    /// What it asks for.
+    pub asks: GrantAsks,
+}
+
+/// What a [`Grant`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrantAsks {
+    /// These scopes (all among the app's).
+    Scopes(Vec<&'static str>),
+    /// Access to an org, named to Hugging Face by its ID (`orgIds`).
+    Org,
+    /// Access to an org whose ID is not known (the session predates it, or Hugging Face did
+    /// not send it): the consent screen comes back, and the user picks the org there.
+    OrgUnnamed,
 }
 
 /// Why a request's bearer token gives no user (see [`AuthRejection::Token`]).
@@ -230,6 +260,35 @@ pub(crate) fn login_url(parts: &Parts, state: &AuthState) -> String {
 }
 
 impl AuthRejection {
+    /// For a caller that is not signed in, a login link that also asks for `scopes`: what a
+    /// guard answers in incremental consent mode, so that the first consent already covers the
+    /// route (`{login}?_target_url=/page&scope=write-repos`). The login route keeps only scopes
+    /// among the app's. Any other rejection is returned unchanged.
+    ///
+    /// ```
+    /// use hf_auth_runtime::AuthRejection;
+    /// # fn f(r: AuthRejection) -> AuthRejection {
+    /// r.with_login_scopes(&["read-repos", "write-repos"])
+    /// # }
+    /// ```
+    pub fn with_login_scopes(self, scopes: &[&str]) -> AuthRejection {
+        match self {
+            AuthRejection::NotSignedIn { html, login_url } if !scopes.is_empty() => {
+                // The scopes given last replace any the link already names (a guard in
+                // incremental mode names the route's).
+                let base = login_url.split("&scope=").next().unwrap_or(&login_url);
+                AuthRejection::NotSignedIn {
+                    html,
+                    login_url: format!(
+                        "{base}&scope={}",
+                        utf8_percent_encode(&scopes.join(" "), NON_ALPHANUMERIC)
+                    ),
+                }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn token(problem: TokenProblem) -> AuthRejection {
         AuthRejection::Token(TokenRejection(problem))
     }
@@ -255,16 +314,78 @@ impl AuthRejection {
         }
     }
 
-    pub(crate) fn denied(parts: &Parts, state: &AuthState, denial: Denial) -> AuthRejection {
+    /// A 403 for `user`, who was refused for `denial`.
+    pub(crate) fn denied(
+        parts: &Parts,
+        state: &AuthState,
+        user: &HfUser,
+        denial: Denial,
+    ) -> AuthRejection {
         let token = parts.headers.contains_key(AUTHORIZATION);
         if let (true, Denial::MissingScopes(missing)) = (token, &denial) {
             return AuthRejection::token(TokenProblem::InsufficientScope(missing.clone()));
         }
+        let login_url = login_url(parts, state);
         AuthRejection::Forbidden {
             html: wants_html(&parts.headers) && !token,
+            grant: if token {
+                None
+            } else {
+                grant_for(state, user, &denial, &login_url)
+            },
             denial,
-            login_url: login_url(parts, state),
+            login_url,
         }
+    }
+}
+
+/// The step-up login that could lift `denial`, if any. Off the hot path: only for a 403.
+#[cold]
+fn grant_for(state: &AuthState, user: &HfUser, denial: &Denial, login_url: &str) -> Option<Grant> {
+    let app = ScopeSet::from_names(state.scopes.iter().map(String::as_str));
+    let org = match denial {
+        Denial::MissingScopes(missing) => {
+            // A scope the app never asks for cannot be granted: the Space must ask for it.
+            if missing.is_empty() || !missing.iter().all(|s| app.contains(s)) {
+                return None;
+            }
+            let scopes = missing.join(" ");
+            return Some(Grant {
+                url: format!(
+                    "{login_url}&grant=1&scope={}",
+                    utf8_percent_encode(&scopes, NON_ALPHANUMERIC)
+                ),
+                asks: GrantAsks::Scopes(missing.clone()),
+            });
+        }
+        Denial::Org { org, .. } => *org,
+        Denial::PathOrg { org, .. } => org.as_str(),
+        Denial::NotPro | Denial::CannotPay | Denial::NoPathParam { .. } => return None,
+    };
+    // The mock user's orgs are configured, not granted.
+    if matches!(state.backend, Backend::Mock(_)) {
+        return None;
+    }
+    match user.org(org) {
+        // Granted, and the role is too low: consent cannot raise it.
+        Some(o) if o.role.is_some() => None,
+        // Listed without a role: a member who did not grant the app this org.
+        Some(o) => Some(match &o.sub {
+            Some(sub) => Grant {
+                url: format!(
+                    "{login_url}&grant=1&org={}",
+                    utf8_percent_encode(sub, NON_ALPHANUMERIC)
+                ),
+                asks: GrantAsks::Org,
+            },
+            None => Grant {
+                url: format!("{login_url}&grant=1"),
+                asks: GrantAsks::OrgUnnamed,
+            },
+        }),
+        // Not listed: userinfo lists every membership, granted or not (only `roleInOrg` and
+        // the other details need the grant), so this user is not a member.
+        None => None,
     }
 }
 
@@ -273,6 +394,41 @@ fn org_detail(org: &str, role: Option<Role>) -> String {
     format!(
         "This page is for members of the Hugging Face organization <code>{}</code>{}. \
          If you joined it recently, or did not grant this app access to it, sign in again.",
+        pages::escape(org),
+        role.map(|r| format!(" with the role <code>{r}</code> or higher"))
+            .unwrap_or_default()
+    )
+}
+
+/// The 403 page's sentences when a "Grant access" login can lift the denial.
+fn grant_detail(denial: &Denial, grant: &Grant) -> Vec<String> {
+    let what = match (&grant.asks, denial) {
+        (GrantAsks::Scopes(s), _) => format!(
+            "This page needs permissions you have not granted to this app: <code>{}</code>.",
+            pages::escape(&s.join(" "))
+        ),
+        (_, Denial::Org { org, role }) => org_need(org, *role),
+        (_, Denial::PathOrg { org, role }) => org_need(org, *role),
+        _ => String::new(),
+    };
+    let how = match grant.asks {
+        GrantAsks::Scopes(_) | GrantAsks::Org => {
+            "Grant access on Hugging Face's consent screen; you come back to this page afterwards."
+        }
+        GrantAsks::OrgUnnamed => {
+            "Grant access: Hugging Face's consent screen comes back, and there you tick this \
+             organization (this app does not know its ID, so it cannot preselect it); you come \
+             back to this page afterwards."
+        }
+    };
+    vec![what, how.to_owned()]
+}
+
+/// The sentence of an org the user has not granted the app.
+fn org_need(org: &str, role: Option<Role>) -> String {
+    format!(
+        "This page is for members of the Hugging Face organization <code>{}</code>{}, \
+         and you have not granted this app access to it.",
         pages::escape(org),
         role.map(|r| format!(" with the role <code>{r}</code> or higher"))
             .unwrap_or_default()
@@ -314,6 +470,7 @@ impl IntoResponse for AuthRejection {
                 html,
                 denial,
                 login_url,
+                grant,
             } => {
                 let message = denial.message();
                 if let Denial::NoPathParam { .. } = denial {
@@ -326,10 +483,24 @@ impl IntoResponse for AuthRejection {
                     );
                 }
                 if html {
+                    if let Some(grant) = &grant {
+                        return no_store(
+                            (
+                                StatusCode::FORBIDDEN,
+                                Html(pages::page(
+                                    "You do not have access to this page",
+                                    &grant_detail(&denial, grant),
+                                    (&grant.url, "Grant access"),
+                                )),
+                            )
+                                .into_response(),
+                        );
+                    }
                     let detail = match &denial {
                         Denial::MissingScopes(s) => format!(
-                            "This page needs permissions you have not granted to this app: <code>{}</code>. \
-                             Sign in again and grant them, or ask the app's owner to request them.",
+                            "This page needs permissions this app does not ask for: <code>{}</code>. \
+                             Signing in again cannot grant them: the app's owner must add them to the \
+                             Space's <code>hf_oauth_scopes</code> (the app's <code>OAUTH_SCOPES</code>).",
                             pages::escape(&s.join(" "))
                         ),
                         // Answered with a 500 above.
@@ -354,6 +525,9 @@ impl IntoResponse for AuthRejection {
                         .into_response()
                 } else {
                     let mut body = serde_json::json!({ "error": message });
+                    if let Some(grant) = &grant {
+                        body["grant_url"] = serde_json::json!(grant.url);
+                    }
                     let mut challenge =
                         String::from("Bearer realm=\"hf-auth\", error=\"insufficient_scope\"");
                     match &denial {
@@ -462,6 +636,61 @@ impl IntoResponse for AuthRejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grant_pages_say_what_and_how() {
+        let org = Denial::Org {
+            org: "acme",
+            role: Some(Role::Admin),
+        };
+        let unnamed = grant_detail(
+            &org,
+            &Grant {
+                url: "/login".into(),
+                asks: GrantAsks::OrgUnnamed,
+            },
+        );
+        assert!(unnamed[0].contains("<code>acme</code> with the role <code>admin</code>"));
+        assert!(unnamed[1].contains("cannot preselect it"), "{unnamed:?}");
+        let named = grant_detail(
+            &org,
+            &Grant {
+                url: "/login".into(),
+                asks: GrantAsks::Org,
+            },
+        );
+        assert!(!named[1].contains("preselect"), "{named:?}");
+        let path_org = Denial::PathOrg {
+            org: "<b>x</b>".into(),
+            role: None,
+        };
+        let escaped = grant_detail(
+            &path_org,
+            &Grant {
+                url: "/login".into(),
+                asks: GrantAsks::Org,
+            },
+        );
+        assert!(escaped[0].contains("&lt;b&gt;x&lt;/b&gt;"), "{escaped:?}");
+    }
+
+    #[test]
+    fn login_scopes_go_on_a_login_link_only() {
+        let r = AuthRejection::NotSignedIn {
+            html: true,
+            login_url: "/oauth/huggingface/login?_target_url=%2Fw".into(),
+        }
+        .with_login_scopes(&["read-repos", "write-repos"]);
+        let AuthRejection::NotSignedIn { login_url, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            login_url,
+            "/oauth/huggingface/login?_target_url=%2Fw&scope=read%2Drepos%20write%2Drepos"
+        );
+        let r = AuthRejection::NotAttached.with_login_scopes(&["read-repos"]);
+        assert!(matches!(r, AuthRejection::NotAttached));
+    }
 
     fn html(pairs: &[(&str, &str)]) -> bool {
         let mut h = HeaderMap::new();

@@ -262,6 +262,7 @@ mod tests {
         s.orgs = vec![crate::user::Org {
             handle: "acme".into(),
             role: Some(Role::Write),
+            sub: None,
         }];
         let req = |scopes: &'static [&'static str], orgs: &'static [OrgRequirement]| Requirement {
             scope_mask: mask_of(scopes),

@@ -53,6 +53,9 @@ pub(crate) struct AuthState {
     pub cache: SessionCache,
     /// The scopes the app asks for.
     pub scopes: Vec<String>,
+    /// Incremental consent: the first login asks for `openid profile` and what the visited
+    /// route needs; more of [`scopes`](Self::scopes) are asked for when a route needs them.
+    pub incremental: bool,
     /// Seconds a session may last at most, refreshes included.
     pub session_lifetime: u64,
     pub backend: Backend,

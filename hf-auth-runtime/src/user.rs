@@ -8,13 +8,86 @@ use crate::session::SessionData;
 
 /// A Hugging Face organization the user belongs to, with the user's role in it when the user
 /// granted the app access to that org.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Org {
     /// The org's handle (`preferred_username` in userinfo), e.g. `acme`.
     pub handle: String,
-    /// The user's role (`roleInOrg`), if Hugging Face disclosed it.
-    #[serde(with = "role_opt")]
+    /// The user's role (`roleInOrg`), if Hugging Face disclosed it: only for orgs the user
+    /// granted the app access to on the consent screen.
     pub role: Option<Role>,
+    /// The org's ID (`sub` in userinfo), if known: the value a login passes as `orgIds` to ask
+    /// the user to grant this org. `None` for sessions signed in before hf-auth kept it, and for
+    /// API clients.
+    pub sub: Option<String>,
+}
+
+/// The JSON form of an [`Org`]: `handle`, `role` as Hugging Face spells it, and `sub` when known.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OrgJson {
+    handle: String,
+    #[serde(with = "role_opt")]
+    role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+}
+
+/// The session cookie's form of an [`Org`]: the handle, then the role as one byte, exactly as
+/// before the org's `sub` was kept, so sessions sealed earlier still decode (the cookie format
+/// is `postcard`, which has no optional fields). A known `sub` rides in the handle's string,
+/// after a NUL byte, which no Hugging Face handle contains.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OrgWire {
+    handle: String,
+    #[serde(with = "role_opt")]
+    role: Option<Role>,
+}
+
+impl serde::Serialize for Org {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return OrgJson {
+                handle: self.handle.clone(),
+                role: self.role,
+                sub: self.sub.clone(),
+            }
+            .serialize(s);
+        }
+        let handle = match &self.sub {
+            Some(sub) => format!("{}\0{sub}", self.handle),
+            None => self.handle.clone(),
+        };
+        OrgWire {
+            handle,
+            role: self.role,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Org {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Org, D::Error> {
+        if d.is_human_readable() {
+            let o = OrgJson::deserialize(d)?;
+            return Ok(Org {
+                handle: o.handle,
+                role: o.role,
+                sub: o.sub,
+            });
+        }
+        let o = OrgWire::deserialize(d)?;
+        Ok(match o.handle.split_once('\0') {
+            Some((handle, sub)) => Org {
+                handle: handle.to_owned(),
+                role: o.role,
+                sub: (!sub.is_empty()).then(|| sub.to_owned()),
+            },
+            None => Org {
+                handle: o.handle,
+                role: o.role,
+                sub: None,
+            },
+        })
+    }
 }
 
 /// Roles are (de)serialized as Hugging Face spells them in JSON, and as one byte in the
@@ -104,6 +177,10 @@ impl HfUser {
             .find(|o| o.handle == org)
             .and_then(|o| o.role)
     }
+    /// The user's membership of `org` (matched on the handle), if listed.
+    pub fn org(&self, org: &str) -> Option<&Org> {
+        self.0.orgs.iter().find(|o| o.handle == org)
+    }
     /// Whether the user is a member of `org` (matched on the handle).
     pub fn is_member_of(&self, org: &str) -> bool {
         self.0.orgs.iter().any(|o| o.handle == org)
@@ -137,5 +214,76 @@ impl fmt::Debug for HfUser {
             .field("scopes", &self.scopes())
             .field("access_token", &"<redacted>")
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Org` as sessions sealed before it kept the org's `sub` encoded it.
+    #[derive(serde::Serialize)]
+    struct OldOrg {
+        handle: String,
+        #[serde(with = "role_opt")]
+        role: Option<Role>,
+    }
+
+    #[test]
+    fn sessions_sealed_before_the_sub_still_decode() {
+        let old = postcard::to_allocvec(&vec![
+            OldOrg {
+                handle: "acme".into(),
+                role: Some(Role::Admin),
+            },
+            OldOrg {
+                handle: "friends".into(),
+                role: None,
+            },
+        ])
+        .unwrap();
+        let orgs: Vec<Org> = postcard::from_bytes(&old).unwrap();
+        assert_eq!(
+            orgs,
+            [
+                Org {
+                    handle: "acme".into(),
+                    role: Some(Role::Admin),
+                    sub: None
+                },
+                Org {
+                    handle: "friends".into(),
+                    role: None,
+                    sub: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn the_sub_round_trips_in_the_cookie_and_in_json() {
+        let orgs = vec![
+            Org {
+                handle: "acme".into(),
+                role: None,
+                sub: Some("65a1b2c3d4e5f60718293a4b".into()),
+            },
+            Org {
+                handle: "other".into(),
+                role: Some(Role::Read),
+                sub: None,
+            },
+        ];
+        let bytes = postcard::to_allocvec(&orgs).unwrap();
+        assert_eq!(postcard::from_bytes::<Vec<Org>>(&bytes).unwrap(), orgs);
+        let json = serde_json::to_value(&orgs).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                { "handle": "acme", "role": null, "sub": "65a1b2c3d4e5f60718293a4b" },
+                { "handle": "other", "role": "read" }
+            ])
+        );
+        assert_eq!(serde_json::from_value::<Vec<Org>>(json).unwrap(), orgs);
     }
 }

@@ -280,6 +280,7 @@ mod tests {
                 .map(|i| crate::user::Org {
                     handle: format!("org-{i:04}"),
                     role: None,
+                    sub: None,
                 })
                 .collect(),
             scopes: Default::default(),

@@ -191,6 +191,7 @@ pub(crate) fn session_of(
             Some(Org {
                 handle: o.name?,
                 role: o.role_in_org.as_deref().and_then(Role::parse),
+                sub: None,
             })
         })
         .collect();

@@ -320,6 +320,7 @@ impl HfAuthBuilder {
                 backend,
                 direct_url,
                 max_login_retries: self.max_login_retries,
+                incremental: self.incremental_consent,
                 refreshes: Default::default(),
                 bearer,
                 #[cfg(feature = "redis")]

@@ -33,6 +33,7 @@ pub struct HfAuthBuilder {
     pub(super) max_login_retries: u32,
     pub(super) whoami_url: Option<String>,
     pub(super) token_cache_ttl: Duration,
+    pub(super) incremental_consent: bool,
     pub(super) session_store: Option<String>,
     pub(super) session_store_cache: bool,
 }
@@ -63,6 +64,7 @@ impl Default for HfAuthBuilder {
             max_login_retries: 2,
             whoami_url: None,
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
+            incremental_consent: false,
             session_store: None,
             session_store_cache: true,
         }
@@ -209,6 +211,14 @@ impl HfAuthBuilder {
     /// The user mock mode signs in (default [`MockUser::default`]).
     pub fn mock_user(mut self, user: MockUser) -> Self {
         self.mock_user = Some(user);
+        self
+    }
+    /// Incremental consent (default off; `HF_AUTH_INCREMENTAL_CONSENT=1`): the first login asks
+    /// only for `openid profile` (plus the scopes a login link names), and a route that needs
+    /// more of the configured scopes offers a "Grant access" button that asks for them. Granted
+    /// scopes accumulate in the session.
+    pub fn incremental_consent(mut self, on: bool) -> Self {
+        self.incremental_consent = on;
         self
     }
     /// What to do when the configured scopes do not cover a route's (default: refuse to start).

@@ -83,6 +83,10 @@ impl HfAuthBuilder {
         if let Some(on) = var("HF_AUTH_SESSION_STORE_CACHE") {
             b.session_store_cache = flag("HF_AUTH_SESSION_STORE_CACHE", &on, "the replica cache")?;
         }
+        if let Some(on) = var("HF_AUTH_INCREMENTAL_CONSENT") {
+            b.incremental_consent =
+                flag("HF_AUTH_INCREMENTAL_CONSENT", &on, "incremental consent")?;
+        }
         if let Some(secs) = var("HF_AUTH_SESSION_LIFETIME") {
             let secs: u64 = secs.parse().map_err(|_| ConfigError::Invalid {
                 variable: "HF_AUTH_SESSION_LIFETIME",

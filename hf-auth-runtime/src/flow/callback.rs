@@ -123,6 +123,12 @@ async fn finish(
     // Usable once: a tombstone replaces the pending login.
     set.push(PendingLogin::tombstone(pending.created_at).cookie(state, name));
     if params.error.is_some() {
+        // A declined step-up: back to the page, with the session the user had (which answers
+        // the same 403 again, and offers the same button: no redirect loop).
+        if pending.step_up && params.error.as_deref() == Some("access_denied") {
+            tracing::info!("a step-up login was declined; back to the page, session kept");
+            return Ok(Outcome::SignedIn(pending.target));
+        }
         return Err(denied(&params));
     }
     let code = params.code.ok_or(FlowError::MissingCode)?;
@@ -130,10 +136,24 @@ async fn finish(
         .finish_login(code, pending.pkce_verifier, &pending.nonce)
         .await?;
     // Without a `scope` field the provider granted what was asked (RFC 6749 section 5.1).
-    let granted = match tokens.granted_scopes.as_deref() {
+    let mut granted = match tokens.granted_scopes.as_deref() {
         Some(list) => ScopeSet::from_names(list.iter().map(String::as_str)),
-        None => ScopeSet::from_names(state.scopes.iter().map(String::as_str)),
+        // (A login sealed before the asked scopes were kept: the app's.)
+        None if pending.scopes.is_empty() => {
+            ScopeSet::from_names(state.scopes.iter().map(String::as_str))
+        }
+        None => ScopeSet::from_names(
+            std::iter::once("openid").chain(pending.scopes.iter().map(String::as_str)),
+        ),
     };
+    // A step-up adds to what the same user was granted before.
+    if pending.step_up {
+        if let Some(before) = super::login::current_session(state, headers).await {
+            if before.sub == info.sub {
+                granted.extend(&before.scopes);
+            }
+        }
+    }
     let data = SessionData::from_tokens(tokens, granted, info, now_unix() + state.session_lifetime);
     set.extend(session::begin(state, headers, &data).await?);
     tracing::info!(user = %crate::error::Escaped::str(&data.handle), orgs = data.orgs.len(), "signed in");

@@ -1,10 +1,22 @@
 //! `GET /oauth/huggingface/login`: starts a login (or, in mock mode, signs the mock user in).
+//!
+//! Query parameters, all optional and all attacker-controlled:
+//! - `_target_url`: a same-site path to come back to (anything else is `/`);
+//! - `scope`: scopes to ask for on top of the app's (space-separated). Only scopes among the
+//!   app's configured scopes are kept; others are ignored (and logged), never reflected;
+//! - `org`: an org's ID (`sub`) to pass to Hugging Face as `orgIds`; kept only if it looks like
+//!   one (1 to 64 letters, digits, `-`, `_`);
+//! - `grant=1`: a step-up login ("Grant access" on a 403 page): asks with `prompt=consent`, so
+//!   the consent screen comes back; when the browser has a session, a decline returns to the
+//!   page with that session intact, and a grant adds to the session's scopes;
+//! - `_nb_redirects`: how many times a lost flow cookie restarted the login.
 
 use axum::{
     extract::{OriginalUri, State},
     http::HeaderMap,
     response::Response,
 };
+use hf_auth_scopes::{implied_by, ScopeSet};
 
 use super::{
     error_page, misplaced,
@@ -14,10 +26,118 @@ use super::{
 };
 use crate::{
     cookies::cookie_names_with_prefix,
+    error::Escaped,
+    provider::is_org_sub,
     return_path::safe_return_path,
     session::{self, now_unix, SessionData},
-    state::{Backend, SharedState},
+    state::{AuthState, Backend, SharedState},
 };
+
+/// The longest `scope` parameter read; a longer one is ignored whole.
+const MAX_SCOPE_PARAM: usize = 1024;
+
+/// What a login asks for beyond the app's first login.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Ask {
+    /// Scopes to add, each among the app's scopes.
+    pub scopes: Vec<String>,
+    /// An org's ID for `orgIds`.
+    pub org: Option<String>,
+    /// `grant=1`: a step-up login, with `prompt=consent`.
+    pub grant: bool,
+}
+
+impl Ask {
+    /// Reads and validates `scope`, `org` and `grant` against the app's scopes.
+    pub fn parse(query: Option<&str>, app_scopes: &[String]) -> Ask {
+        let app = ScopeSet::from_names(app_scopes.iter().map(String::as_str));
+        let mut ask = Ask {
+            grant: query_param(query, "grant").as_deref() == Some("1"),
+            ..Ask::default()
+        };
+        if let Some(list) = query_param(query, "scope") {
+            if list.len() > MAX_SCOPE_PARAM {
+                tracing::info!(
+                    len = list.len(),
+                    "ignored an overlong scope parameter at login"
+                );
+            } else {
+                for s in list.split_whitespace() {
+                    // The app's own name for it: `read-repos` is asked for as `write-repos`
+                    // when the app asks for that one only.
+                    let own = app_scopes.iter().find(|a| a.as_str() == s).or_else(|| {
+                        implied_by(s).and_then(|w| app_scopes.iter().find(|a| a.as_str() == w))
+                    });
+                    if let Some(own) = own.filter(|_| app.contains(s)) {
+                        if !ask.scopes.contains(own) {
+                            ask.scopes.push(own.clone());
+                        }
+                    } else {
+                        tracing::info!(scope = %Escaped::str(s), "ignored a scope the app does not ask for at login");
+                    }
+                }
+            }
+        }
+        if let Some(org) = query_param(query, "org") {
+            if is_org_sub(&org) {
+                ask.org = Some(org);
+            } else {
+                tracing::info!(org = %Escaped::str(&org), "ignored an org parameter that is not an org ID at login");
+            }
+        }
+        ask
+    }
+}
+
+/// The valid session this browser already has, if any.
+pub(super) async fn current_session(
+    state: &AuthState,
+    headers: &HeaderMap,
+) -> Option<std::sync::Arc<SessionData>> {
+    let names = state.policy.session_names();
+    #[cfg(feature = "redis")]
+    if let Some(server) = &state.server_sessions {
+        use crate::session::server_side::Found;
+        let data = match server.find(&state.key, headers, names)? {
+            Found::Cached(data) => data,
+            Found::Load(id) => server.load(headers, names, &id).await.ok()?,
+        };
+        return Some(data).filter(|s| now_unix() < s.session_ends_at);
+    }
+    state
+        .cache
+        .decode(&state.key, headers, names)
+        .filter(|s| now_unix() < s.session_ends_at)
+}
+
+/// The scopes a login asks for: the app's (in incremental mode: `openid profile` and what the
+/// current session was granted), then those `ask` adds.
+pub(super) fn scopes_to_ask(
+    state: &AuthState,
+    ask: &Ask,
+    current: Option<&SessionData>,
+) -> Vec<String> {
+    let mut scopes: Vec<String> = if state.incremental {
+        state
+            .scopes
+            .iter()
+            .filter(|s| {
+                s.as_str() == "openid"
+                    || s.as_str() == "profile"
+                    || current.is_some_and(|c| c.scopes.contains(s))
+            })
+            .cloned()
+            .collect()
+    } else {
+        state.scopes.clone()
+    };
+    for s in &ask.scopes {
+        if !scopes.contains(s) {
+            scopes.push(s.clone());
+        }
+    }
+    scopes
+}
 
 pub(super) async fn login(
     State(state): State<SharedState>,
@@ -33,9 +153,25 @@ pub(super) async fn login(
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
         .min(state.max_login_retries + 1);
+    let ask = Ask::parse(query, &state.scopes);
+    let current = if ask.grant || state.incremental {
+        current_session(&state, &headers).await
+    } else {
+        None
+    };
     match &state.backend {
         Backend::Mock(user) => {
-            let data = SessionData::mock(user, &state.scopes, state.session_lifetime);
+            let mut data = SessionData::mock(user, &state.scopes, state.session_lifetime);
+            // Mock mode's "Grant access": the mock user grants what the page asked for, and
+            // keeps what it was granted before.
+            if ask.grant {
+                for s in &ask.scopes {
+                    data.scopes.insert(s);
+                }
+                if let Some(c) = current.as_deref().filter(|c| c.sub == data.sub) {
+                    data.scopes.extend(&c.scopes);
+                }
+            }
             match session::begin(&state, &headers, &data).await {
                 Ok(set) => {
                     tracing::info!(user = %user.handle, "signed in the mock user");
@@ -47,8 +183,17 @@ pub(super) async fn login(
         Backend::Real(provider) => {
             let random = random_state();
             let full_state = format!("{random}.{retries}");
+            let scopes = scopes_to_ask(&state, &ask, current.as_deref());
+            let mut extra = Vec::new();
+            if ask.grant {
+                extra.push(("prompt", "consent".to_owned()));
+            }
+            if let Some(org) = &ask.org {
+                extra.push(("orgIds", org.clone()));
+            }
             let (url, pkce_verifier, nonce) =
-                provider.authorize_url(&state.scopes, full_state.clone());
+                provider.authorize_url_with(&scopes, full_state.clone(), &extra);
+            let scopes = scopes.into_iter().filter(|s| s != "openid").collect();
             let pending = PendingLogin {
                 state: full_state,
                 pkce_verifier,
@@ -56,6 +201,8 @@ pub(super) async fn login(
                 target,
                 created_at: now_unix(),
                 used: false,
+                step_up: ask.grant && current.is_some(),
+                scopes,
             };
             let mut set = Vec::new();
             let older: Vec<&str> =

@@ -24,6 +24,11 @@ pub(super) struct PendingLogin {
     pub target: String,
     pub created_at: u64,
     pub used: bool,
+    /// A step-up login ("Grant access") started by a browser with a session: a decline returns
+    /// to `target` with that session intact; a grant of the same user adds to its scopes.
+    pub step_up: bool,
+    /// The scopes asked for: what was granted when the token response does not say.
+    pub scopes: Vec<String>,
 }
 
 impl PendingLogin {
@@ -36,6 +41,8 @@ impl PendingLogin {
             target: String::new(),
             created_at,
             used: true,
+            step_up: false,
+            scopes: Vec::new(),
         }
     }
 
@@ -51,11 +58,45 @@ impl PendingLogin {
     }
 
     /// The pending login sealed in cookie `name`; `None` if forged or sealed with another key.
+    /// A login started before `step_up` and `scopes` existed (a deploy in the middle of it)
+    /// still opens: not a step-up, and its scopes unknown (empty).
     pub fn open(state: &AuthState, name: &str, value: &str) -> Option<PendingLogin> {
-        state
-            .flow_key
-            .open(name, value)
-            .and_then(|bytes| postcard::from_bytes(&bytes).ok())
+        decode(&state.flow_key.open(name, value)?)
+    }
+}
+
+/// A pending login from its plaintext, in the current form or the one before.
+fn decode(bytes: &[u8]) -> Option<PendingLogin> {
+    postcard::from_bytes(bytes).ok().or_else(|| {
+        postcard::from_bytes::<PendingLoginV1>(bytes)
+            .ok()
+            .map(Into::into)
+    })
+}
+
+/// A pending login as sealed before step-up logins (its fields, in order).
+#[derive(Serialize, Deserialize)]
+struct PendingLoginV1 {
+    state: String,
+    pkce_verifier: String,
+    nonce: String,
+    target: String,
+    created_at: u64,
+    used: bool,
+}
+
+impl From<PendingLoginV1> for PendingLogin {
+    fn from(v: PendingLoginV1) -> PendingLogin {
+        PendingLogin {
+            state: v.state,
+            pkce_verifier: v.pkce_verifier,
+            nonce: v.nonce,
+            target: v.target,
+            created_at: v.created_at,
+            used: v.used,
+            step_up: false,
+            scopes: Vec::new(),
+        }
     }
 }
 
@@ -67,4 +108,34 @@ pub(super) fn flow_cookie_name(prefix: &str, random: &str) -> String {
 pub(super) fn random_state() -> String {
     let bytes: [u8; 24] = rand::random();
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_sealed_before_step_up_still_opens() {
+        let old = PendingLoginV1 {
+            state: "s".into(),
+            pkce_verifier: "v".into(),
+            nonce: "n".into(),
+            target: "/here".into(),
+            created_at: 7,
+            used: false,
+        };
+        let bytes = postcard::to_allocvec(&old).unwrap();
+        let opened = decode(&bytes).unwrap();
+        assert_eq!(opened.target, "/here");
+        assert!(!opened.step_up && opened.scopes.is_empty());
+        // The current form keeps its new fields.
+        let new = PendingLogin {
+            step_up: true,
+            scopes: vec!["profile".into()],
+            ..opened
+        };
+        let back = decode(&postcard::to_allocvec(&new).unwrap()).unwrap();
+        assert!(back.step_up);
+        assert_eq!(back.scopes, ["profile"]);
+    }
 }

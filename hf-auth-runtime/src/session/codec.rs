@@ -226,7 +226,7 @@ mod tests {
             let mut data = user_in_orgs(0);
             data.orgs = orgs
                 .into_iter()
-                .map(|(handle, r)| Org { handle, role: r.checked_sub(1).map(|i| Role::ALL[usize::from(i)]) })
+                .map(|(handle, r)| Org { handle, role: r.checked_sub(1).map(|i| Role::ALL[usize::from(i)]), sub: None })
                 .collect();
             data.scopes = hf_auth_scopes::ScopeSet::from_mask(mask);
             data.access_token = token;

@@ -171,6 +171,7 @@ pub(crate) mod tests {
                 .map(|i| Org {
                     handle: format!("organization-number-{i:03}"),
                     role: Some(Role::ALL[i % 4]),
+                    sub: None,
                 })
                 .collect(),
             scopes: ScopeSet::parse("openid profile read-repos write-repos"),

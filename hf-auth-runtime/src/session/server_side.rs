@@ -221,6 +221,13 @@ impl ServerSessions {
         data: &SessionData,
     ) -> Result<Vec<HeaderValue>, StoreError> {
         let id = self.store.create(data).await?;
+        // A login replaces the session this browser had (a step-up, or signing in again): the
+        // old one ends rather than linger, valid, until its TTL.
+        if let Some(old) = id_of(key, request, policy.session_names()) {
+            if let Err(e) = self.store.delete(&old).await {
+                tracing::debug!(error = %e, "could not end the session a login replaced; it expires by itself");
+            }
+        }
         let name = policy.session_names()[0];
         let value = key.seal(name, &sealed_plaintext(&id));
         Ok(codec::write_values(

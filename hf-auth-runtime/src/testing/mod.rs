@@ -26,7 +26,9 @@ mod redis_server;
 
 use std::time::Duration;
 
-pub use provider::{Consent, Fault, TestOrg, TestProvider, TestUser, TokenKind, WhoamiFault};
+pub use provider::{
+    AuthorizeRequest, Consent, Fault, TestOrg, TestProvider, TestUser, TokenKind, WhoamiFault,
+};
 #[cfg(feature = "redis")]
 pub use redis_server::{RedisServer, RedisServerError};
 

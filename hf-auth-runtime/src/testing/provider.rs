@@ -244,6 +244,20 @@ struct Inner {
     whoami_fault: WhoamiFault,
     whoami_delay: std::time::Duration,
     whoami_requests: usize,
+    /// IDs of the user's orgs not granted to the app yet (see [`TestProvider::set_org_ungranted`]).
+    ungranted_orgs: Vec<String>,
+    last_authorize: Option<AuthorizeRequest>,
+}
+
+/// What the last authorization request asked for ([`TestProvider::last_authorize`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    /// The scopes asked for, in order.
+    pub scopes: Vec<String>,
+    /// `prompt`, if sent (`consent` for a step-up).
+    pub prompt: Option<String>,
+    /// `orgIds`, if sent.
+    pub org_ids: Option<String>,
 }
 
 /// A running test provider; it stops when dropped.
@@ -300,6 +314,8 @@ impl TestProvider {
             whoami_fault: WhoamiFault::None,
             whoami_delay: std::time::Duration::ZERO,
             whoami_requests: 0,
+            ungranted_orgs: Vec::new(),
+            last_authorize: None,
         }));
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -322,6 +338,26 @@ impl TestProvider {
 
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
         f(&mut self.inner.lock().expect("test provider lock"))
+    }
+
+    /// Marks the signed-in user's org `handle` as not granted to the app, as when the user did
+    /// not tick it on huggingface.co's consent screen: userinfo lists the membership (its `sub`,
+    /// handle, ...) without `roleInOrg`, until a login asks for it with `orgIds=<its sub>` and
+    /// the user authorizes; from then on it is granted. Call after [`set_user`](Self::set_user).
+    pub fn set_org_ungranted(&self, handle: &str) {
+        self.with(|i| {
+            if let Some(o) = i.user.orgs.iter().find(|o| o.preferred_username == handle) {
+                let sub = o.sub.clone();
+                if !i.ungranted_orgs.contains(&sub) {
+                    i.ungranted_orgs.push(sub);
+                }
+            }
+        });
+    }
+
+    /// What the last authorization request (`GET /oauth/authorize`) asked for, if any came.
+    pub fn last_authorize(&self) -> Option<AuthorizeRequest> {
+        self.with(|i| i.last_authorize.clone())
     }
 
     /// The issuer URL (`http://127.0.0.1:PORT`), to use as `OPENID_PROVIDER_URL`.
@@ -539,6 +575,9 @@ struct AuthorizeQuery {
     nonce: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    prompt: Option<String>,
+    #[serde(rename = "orgIds")]
+    org_ids: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -550,7 +589,21 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 async fn authorize(State(inner): Shared, Query(q): Query<AuthorizeQuery>) -> Response {
-    let interactive = inner.lock().expect("lock").interactive;
+    let interactive = {
+        let mut i = inner.lock().expect("lock");
+        i.last_authorize = Some(AuthorizeRequest {
+            scopes: q
+                .scope
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            prompt: q.prompt.clone(),
+            org_ids: q.org_ids.clone(),
+        });
+        i.interactive
+    };
     let decision = if interactive {
         consent::Decision::Ask
     } else {
@@ -636,7 +689,21 @@ fn answer_authorize(
             .collect(),
     };
     let code = random_token("code_");
-    let user = i.user.clone();
+    // Orgs asked for by `orgIds` are granted now; the others not granted keep their role hidden.
+    let asked_orgs: Vec<&str> = q
+        .org_ids
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .collect();
+    i.ungranted_orgs
+        .retain(|sub| !asked_orgs.contains(&sub.as_str()));
+    let mut user = i.user.clone();
+    for o in &mut user.orgs {
+        if i.ungranted_orgs.contains(&o.sub) {
+            o.role = None;
+        }
+    }
     i.codes.insert(
         code.clone(),
         CodeGrant {
