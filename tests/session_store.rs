@@ -383,3 +383,20 @@ async fn the_test_kit_signs_in_with_a_store_too() {
         "a stateless cookie helper refuses a store app"
     );
 }
+
+#[tokio::test]
+async fn signing_in_again_ends_the_session_it_replaces() {
+    let redis = redis();
+    let (a, b, mut browser) = two_replicas(&redis).await;
+    let mut old = copy_of(&browser);
+    assert_eq!(status(&mut old, &b.url("/me")).await, StatusCode::OK);
+    // The same browser signs in again (a step-up is such a login): a new id.
+    a.login(&mut browser, "/").await;
+    assert_ne!(browser.jar["hf_auth_session"], old.jar["hf_auth_session"]);
+    assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
+    let took = refused_within(&mut old, &b.url("/me"), BOUND).await;
+    assert!(
+        took.is_some(),
+        "the replaced session still worked after {BOUND:?}"
+    );
+}
