@@ -1,7 +1,10 @@
-// Step-up consent in a real browser (Chromium + playwright-core, as signin.test.mjs): a member
-// of acme with the role admin who did not grant the app acme opens /acme/admin, gets the 403
-// page with "Grant access", declines at the consent page and lands on the same 403 page (still
-// signed in), then grants and gets the page. Redirects are counted: no loop.
+// Step-up consent in a real browser (Chromium + playwright-core, as signin.test.mjs), both paths:
+// - an org: a member of acme with the role admin who did not grant the app acme opens
+//   /acme/admin, gets the 403 page with "Grant access", declines at the consent page and lands on
+//   the same 403 page (still signed in), then grants and gets the page;
+// - a scope: with incremental consent the first login asks for `openid profile` only; /write
+//   (write-repos) gets the 403 with "Grant access", declined then granted the same way.
+// Redirects are counted: no loop.
 //
 // Run through scripts/browser-test.sh (it builds the examples).
 
@@ -23,6 +26,7 @@ const outsideRequests = [];
 let browser;
 let issuer;
 let base;
+let incrementalBase;
 
 before(async () => {
   issuer = await startExample(
@@ -35,6 +39,7 @@ before(async () => {
     "READY ",
   );
   base = await startSpaceApp(issuer);
+  incrementalBase = await startSpaceApp(issuer, { HF_AUTH_INCREMENTAL_CONSENT: "1" });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -111,6 +116,66 @@ describe("step-up consent in Chromium", { timeout: 120_000 }, () => {
       response = await page.reload();
       assert.equal(response.status(), 200);
       assert.ok(navigations.length <= 5, `no loop: ${navigations.join(" -> ")}`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a scope asked for on demand: decline keeps the 403, grant gives the page", async () => {
+    const context = await browser.newContext();
+    await guardContext(context, outsideRequests);
+    const page = await context.newPage();
+    const navigations = [];
+    page.on("framenavigated", (f) => {
+      if (f === page.mainFrame()) navigations.push(f.url());
+    });
+    const b = incrementalBase;
+    try {
+      // The first login asks for little.
+      await page.goto(`${b}/oauth/huggingface/login?_target_url=%2Fme`);
+      await page.waitForURL((u) => u.href.startsWith(`${issuer}/oauth/authorize?`));
+      assert.equal(new URL(page.url()).searchParams.get("scope"), "openid profile");
+      await consent(page, "Authorize");
+      await page.waitForURL(`${b}/me`);
+      const me = JSON.parse(await page.locator("body").innerText());
+      assert.deepEqual(me.scopes, ["openid", "profile"], JSON.stringify(me));
+
+      let response = await page.goto(`${b}/write`);
+      assert.equal(response.status(), 403);
+      const grant = page.getByRole("link", { name: "Grant access" });
+      await grant.waitFor();
+      assert.match(await grant.getAttribute("href"), /&grant=1&scope=[^&]*write%2Drepos/);
+      await page.screenshot({ path: screenshotPath("stepup-scope-forbidden"), fullPage: true });
+
+      // Decline: the same 403 page, still signed in.
+      navigations.length = 0;
+      await grant.click();
+      await page.waitForURL((u) => u.href.startsWith(`${issuer}/oauth/authorize?`));
+      const authorize = new URL(page.url());
+      assert.equal(authorize.searchParams.get("prompt"), "consent");
+      assert.ok(authorize.searchParams.get("scope").split(" ").includes("write-repos"), page.url());
+      await consent(page, "Deny");
+      await page.waitForURL(`${b}/write`);
+      await page.getByRole("link", { name: "Grant access" }).waitFor();
+      await page.waitForTimeout(500);
+      assert.equal(page.url(), `${b}/write`, "it stays on the 403 page");
+      assert.ok(navigations.length <= 4, `no loop: ${navigations.join(" -> ")}`);
+      const stillSignedIn = await context.request.get(`${b}/me`, {
+        headers: { accept: "application/json" },
+        maxRedirects: 0,
+      });
+      assert.equal(stillSignedIn.status(), 200, "a declined step-up keeps the session");
+
+      // Grant: the page, and the scopes accumulated.
+      navigations.length = 0;
+      await page.getByRole("link", { name: "Grant access" }).click();
+      await consent(page, "Authorize");
+      await page.waitForURL(`${b}/write`);
+      response = await page.reload();
+      assert.equal(response.status(), 200);
+      assert.ok(navigations.length <= 5, `no loop: ${navigations.join(" -> ")}`);
+      const after = await (await context.request.get(`${b}/me`, { headers: { accept: "application/json" } })).json();
+      assert.ok(after.scopes.includes("write-repos") && after.scopes.includes("profile"), JSON.stringify(after));
     } finally {
       await context.close();
     }
