@@ -10,8 +10,8 @@ use axum::{
     Json, Router,
 };
 use hf_auth_runtime::{
-    hf_login, require_org, route_requirements, space_metadata, testing, ConfigError, HfAuth,
-    HfUser, MockUser, Role, ScopeCheck,
+    handlers, hf_login, require_org, route_requirements, space_metadata, testing, ConfigError,
+    HfAuth, HfUser, MockUser, Role, ScopeCheck,
 };
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -89,6 +89,28 @@ async fn org_admin() -> &'static str {
     "admin"
 }
 
+/// Handlers as associated functions of a type: `#[handlers]` on the `impl` block.
+struct Api;
+
+#[handlers]
+impl Api {
+    #[hf_login(scopes = "write-repos")]
+    async fn publish(user: HfUser) -> String {
+        format!("{} published", user.handle())
+    }
+
+    #[require_org("acme", role = "write")]
+    #[hf_login]
+    async fn acme_writers(user: HfUser) -> String {
+        format!("{} writes for acme", user.handle())
+    }
+
+    /// Left alone: no attribute of ours.
+    fn plain() -> &'static str {
+        "plain"
+    }
+}
+
 async fn app() -> (HfAuth, Router) {
     let auth = HfAuth::builder()
         .scopes(APP_SCOPES)
@@ -105,6 +127,8 @@ async fn app() -> (HfAuth, Router) {
         .route("/stacked", get(stacked))
         .route("/pro", get(pro_only))
         .route("/billing", get(billing))
+        .route("/api/publish", get(Api::publish))
+        .route("/api/acme", get(Api::acme_writers))
         .route("/orgs/{org}", get(org_page))
         .route("/orgs/{org}/settings", get(org_admin))
         .nest(
@@ -600,4 +624,46 @@ async fn a_guarded_route_outside_attach_refuses_and_says_why() {
         assert_eq!(r.status(), StatusCode::OK, "{client:?}");
         assert_eq!(text(r).await, "hello dev-user");
     }
+}
+
+#[tokio::test]
+async fn associated_functions_in_a_handlers_block_are_guarded_too() {
+    let (auth, app) = app().await;
+    assert_eq!(Api::plain(), "plain");
+    assert_signed_out_rejected(&app, &auth, "/api/publish").await;
+    let writer = testing::session_cookie(
+        &auth,
+        &MockUser::new("alice")
+            .scopes("openid write-repos")
+            .org("acme", Role::Write),
+    );
+    assert_eq!(
+        assert_ok(&app, "/api/publish", &writer).await,
+        "alice published"
+    );
+    assert_eq!(
+        assert_ok(&app, "/api/acme", &writer).await,
+        "alice writes for acme"
+    );
+    let reader = testing::session_cookie(
+        &auth,
+        &MockUser::new("bob")
+            .scopes("openid read-repos")
+            .org("acme", Role::Read),
+    );
+    for path in ["/api/publish", "/api/acme"] {
+        let r = get_as(&app, Client::Api, path, Some(&reader)).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let routes = route_requirements();
+    let publish = routes
+        .iter()
+        .find(|r| r.handler == "Api::publish")
+        .expect("registered as Api::publish");
+    assert_eq!(publish.requirement.scopes, ["write-repos"]);
+    let acme = routes
+        .iter()
+        .find(|r| r.handler == "Api::acme_writers")
+        .expect("registered as Api::acme_writers");
+    assert_eq!(acme.requirement.orgs[0].org, "acme");
 }

@@ -14,6 +14,23 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 /// The guard type, its requirement, its registration, and the function with the guard as its
 /// first parameter (so it runs before every other extractor, body extractors included).
 pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenStream {
+    let guard = format_ident!("__hf_auth_guard_{}", func.sig.ident);
+    let handler = unraw(&func.sig.ident);
+    let (items, func) = expand_parts(func, req, attrs, &guard, &handler);
+    quote!(#items #func)
+}
+
+/// [`expand`] in two parts: the items that must be at module level (the guard type, its
+/// requirement and registration), and the function. For a function in an `impl` block
+/// (`#[handlers]`), the items go beside the block; `guard` names the guard type and `handler`
+/// the route in the registry.
+pub fn expand_parts(
+    func: MaybeItemFn,
+    req: &Requirement,
+    attrs: &[OurAttr],
+    guard: &syn::Ident,
+    handler: &str,
+) -> (TokenStream, TokenStream) {
     let krate = &req.krate;
     let p = quote!(#krate::__private);
     let MaybeItemFn {
@@ -23,8 +40,6 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
         body,
     } = func;
     let ident = &sig.ident;
-    let guard = format_ident!("__hf_auth_guard_{}", ident);
-    let handler = unraw(ident);
 
     let documented = &req.scopes;
     let extra = &req.extra_scopes;
@@ -78,7 +93,7 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
         }
     });
 
-    quote! {
+    let items = quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #vis struct #guard;
@@ -109,11 +124,13 @@ pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenS
         }
 
         #stacked
-
+    };
+    let func = quote! {
         #(#fn_attrs)*
         #vis #constness #asyncness #unsafety #abi #fn_token #ident #generics #params #output #where_clause
         #body
-    }
+    };
+    (items, func)
 }
 
 fn role_variant(role: Role) -> &'static str {

@@ -21,6 +21,18 @@ pub fn with_errors(errors: Vec<syn::Error>, func: MaybeItemFn, attrs: &[OurAttr]
     }
 }
 
+/// [`with_errors`] in two parts, for a function in an `impl` block: the errors (and the uses
+/// that keep stacked attributes' imports used), which go beside the block, and the function.
+pub fn errors_apart(
+    errors: Vec<syn::Error>,
+    func: MaybeItemFn,
+    attrs: &[OurAttr],
+) -> (TokenStream, TokenStream) {
+    let errors = errors.into_iter().map(|e| e.to_compile_error());
+    let stacked = mark_stacked_used(attrs);
+    (quote!(#(#errors)* #stacked), func.into_token_stream())
+}
+
 /// The attribute is on something that is not a function: say what it is on, and give the item
 /// back without our attributes.
 pub fn not_a_function(kind: Kind, item: TokenStream) -> TokenStream {

@@ -15,6 +15,7 @@
 mod ctxt;
 mod expand;
 mod fallback;
+mod impl_block;
 mod parse;
 mod validate;
 
@@ -107,8 +108,9 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 ///   function), so ours expand first and the others see the guard parameter.
 /// - In a stack, the attributes are recognised by their last path segment (`hf_login`,
 ///   `require_org`, also `hf_auth_runtime::hf_login`), so do not import them under other names.
-/// - An associated function in an `impl` block cannot be guarded (the guard type is an item
-///   beside the function); use a free function.
+/// - On an associated function in an `impl` block, put [`macro@handlers`] on the block: the
+///   guard type is an item beside the function, which an `impl` block cannot hold. Without it,
+///   rustc reports that a struct is not supported in impls.
 #[proc_macro_attribute]
 pub fn hf_login(args: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::HfLogin, args.into(), item.into()).into()
@@ -160,6 +162,40 @@ pub fn hf_login(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn require_org(args: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::RequireOrg, args.into(), item.into()).into()
+}
+
+/// Lets [`macro@hf_login`] and [`macro@require_org`] guard the associated functions of an
+/// `impl` block: put it on the block. The guards are generated beside the block, named
+/// `__hf_auth_guard_<Type>_<fn>`, and registered as `Type::fn`.
+///
+/// ```
+/// use hf_auth_runtime::{handlers, hf_login, require_org, HfUser};
+///
+/// struct Api;
+///
+/// #[handlers]
+/// impl Api {
+///     #[hf_login(scopes = "read-repos")]
+///     async fn models(user: HfUser) -> String {
+///         user.handle().to_owned()
+///     }
+///
+///     #[require_org("acme", role = "write")]
+///     async fn dashboard(user: HfUser) -> String {
+///         user.handle().to_owned()
+///     }
+///
+///     // Functions without our attributes are left alone.
+///     fn helper() {}
+/// }
+///
+/// let _app: axum::Router = axum::Router::new()
+///     .route("/models", axum::routing::get(Api::models))
+///     .route("/dashboard", axum::routing::get(Api::dashboard));
+/// ```
+#[proc_macro_attribute]
+pub fn handlers(args: TokenStream, item: TokenStream) -> TokenStream {
+    impl_block::run(args.into(), item.into()).into()
 }
 
 /// The outermost of our attributes expands first: it takes the others off the function, checks

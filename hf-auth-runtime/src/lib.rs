@@ -61,6 +61,24 @@ pub use session::{MAX_CHUNKS, SESSION_COOKIE};
 #[path = "internal/mod.rs"]
 pub mod __internal;
 pub use cross_site::CrossSiteRefusal;
+/// `#[handlers]` on an `impl` block lets `#[hf_login]` and `#[require_org]` guard its
+/// associated functions (the guard types are generated beside the block).
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use hf_auth_runtime::{handlers, hf_login, HfUser};
+///
+/// struct Api;
+///
+/// #[handlers]
+/// impl Api {
+///     #[hf_login(scopes = "read-repos")]
+///     async fn models(user: HfUser) -> String { user.handle().to_owned() }
+/// }
+///
+/// let app: Router = Router::new().route("/models", get(Api::models));
+/// ```
+pub use hf_auth_macros::handlers;
 /// `#[hf_login]`: the handler runs only for a signed-in user whose *granted* scopes cover the
 /// list; others get a redirect to login (browsers), 401 or 403 (see [`AuthRejection`]).
 ///
