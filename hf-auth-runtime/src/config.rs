@@ -64,7 +64,8 @@ impl HfAuth {
     /// `OAUTH_SCOPES`, `OPENID_PROVIDER_URL`, `SPACE_ID`, `SPACE_HOST`, `PORT`, and hf-auth's own
     /// `HF_AUTH_PUBLIC_URL`, `HF_AUTH_COOKIE_KEY` and `HF_AUTH_COOKIE_KEY_PREVIOUS` (hex or
     /// base64 of 32 bytes or more; see [`HfAuthBuilder::cookie_key`]), `HF_AUTH_SESSION_LIFETIME`
-    /// (seconds), `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`), `HF_AUTH_TRUSTED_ORIGINS`
+    /// (seconds), `HF_AUTH_TOKEN_CACHE_TTL` (seconds, see [`HfAuthBuilder::token_cache_ttl`]),
+    /// `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`), `HF_AUTH_TRUSTED_ORIGINS`
     /// (comma-separated origins, see [`HfAuthBuilder::trusted_origins`]), `HF_AUTH_MOCK`
     /// (`1`/`true` or `0`/`false`, see [`HfAuthBuilder::mock`]) and the mock user's
     /// `HF_AUTH_MOCK_*`.
@@ -335,6 +336,19 @@ impl HfAuthBuilder {
             })?;
             b.session_lifetime = Duration::from_secs(secs);
         }
+        if let Some(secs) = var("HF_AUTH_TOKEN_CACHE_TTL") {
+            let ttl = secs.parse().ok().map(Duration::from_secs);
+            b.token_cache_ttl = ttl
+                .filter(|t| !t.is_zero() && *t <= MAX_TOKEN_CACHE_TTL)
+                .ok_or_else(|| ConfigError::Invalid {
+                    variable: "HF_AUTH_TOKEN_CACHE_TTL",
+                    reason: format!(
+                        "{:?}: use a number of seconds from 1 to {} (an hour)",
+                        crate::error::Escaped::str(&secs),
+                        MAX_TOKEN_CACHE_TTL.as_secs()
+                    ),
+                })?;
+        }
         if let Some(check) = var("HF_AUTH_SCOPE_CHECK") {
             b.scope_check = match check.as_str() {
                 "deny" => ScopeCheck::Deny,
@@ -496,7 +510,8 @@ impl HfAuthBuilder {
         self
     }
     /// How long a checked bearer token is trusted before whoami is asked again (default 5
-    /// minutes, at most an hour; never past the token's own expiry).
+    /// minutes, at least 1 second, at most an hour; never past the token's own expiry). In the
+    /// environment: `HF_AUTH_TOKEN_CACHE_TTL`, in seconds.
     pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
         self.token_cache_ttl = ttl;
         self
