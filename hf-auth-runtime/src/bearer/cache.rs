@@ -136,9 +136,11 @@ impl TokenCache {
     pub fn new(bounds: Bounds) -> TokenCache {
         TokenCache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            // Rounded down, so that all shards together stay within the bounds (a bound below
+            // one entry per shard still allows one per shard).
             per_shard: Bounds {
-                max_entries: bounds.max_entries.div_ceil(SHARDS).max(1),
-                max_bytes: bounds.max_bytes.div_ceil(SHARDS).max(1),
+                max_entries: (bounds.max_entries / SHARDS).max(1),
+                max_bytes: (bounds.max_bytes / SHARDS).max(1),
             },
         }
     }
@@ -210,12 +212,12 @@ impl TokenCache {
     }
 
     /// Ready entries, over all shards.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "bench-hooks"))]
     pub fn len(&self) -> usize {
         self.shards
             .iter()
             .map(|s| {
-                let s = s.lock().unwrap();
+                let s = s.lock().unwrap_or_else(|e| e.into_inner());
                 s.map
                     .values()
                     .filter(|e| matches!(e, Entry::Ready { .. }))
@@ -225,9 +227,12 @@ impl TokenCache {
     }
 
     /// Bytes held, over all shards.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "bench-hooks"))]
     pub fn bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().bytes).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes)
+            .sum()
     }
 }
 
@@ -394,6 +399,28 @@ mod tests {
         // The newest (latest to expire) survive.
         assert!(cache.get(&hash_token("token-999"), now).is_some());
         assert!(cache.get(&hash_token("token-0"), now).is_none());
+    }
+
+    #[test]
+    fn bounds_that_are_not_a_multiple_of_the_shards_still_hold() {
+        let cache = TokenCache::new(Bounds {
+            max_entries: 100,
+            max_bytes: 100 * 300,
+        });
+        let now = Instant::now();
+        for i in 0..2000 {
+            let t = format!("token-{i}");
+            fill(
+                &cache,
+                &t,
+                Ok(session(&t, 0)),
+                Duration::from_secs(60 + i),
+                now,
+            );
+            assert!(cache.len() <= 100, "{} entries", cache.len());
+            assert!(cache.bytes() <= 100 * 300, "{} bytes", cache.bytes());
+        }
+        assert!(cache.len() >= 50, "{} entries", cache.len());
     }
 
     #[test]

@@ -232,6 +232,12 @@ impl BearerAuth {
         Ok(auth)
     }
 
+    /// The cache's ready entries and the bytes they hold, for the load test and benches.
+    #[cfg(any(test, feature = "bench-hooks"))]
+    pub fn cache_size(&self) -> (usize, usize) {
+        (self.cache.len(), self.cache.bytes())
+    }
+
     /// Mock mode's token, to print at start-up.
     pub fn mock_token(&self) -> Option<&str> {
         self.mock.as_ref().map(|m| m.token.as_str())
