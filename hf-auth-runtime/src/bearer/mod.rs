@@ -10,6 +10,8 @@
 // The guards call this module once they learn bearer tokens; until then only tests do.
 
 mod cache;
+#[cfg(feature = "redis")]
+mod shared;
 mod whoami;
 
 use std::{
@@ -31,7 +33,9 @@ use axum::{
 use subtle::ConstantTimeEq;
 
 pub(crate) use cache::Bounds;
-use cache::{hash_token, Lookup, Outcome, TokenCache};
+use cache::{hash_token, Lookup, Outcome, TokenCache, TokenHash};
+#[cfg(feature = "redis")]
+pub(crate) use shared::SharedTokenCache;
 
 use crate::{
     mock::MockUser,
@@ -173,6 +177,9 @@ pub(crate) struct BearerAuth {
     /// Unix milliseconds before which whoami is not called (after a 429).
     backoff_until_ms: AtomicU64,
     mock: Option<MockToken>,
+    /// The cache all replicas share, when sessions are in Redis.
+    #[cfg(feature = "redis")]
+    shared: Option<SharedTokenCache>,
 }
 
 impl std::fmt::Debug for BearerAuth {
@@ -208,7 +215,21 @@ impl BearerAuth {
             client,
             backoff_until_ms: AtomicU64::new(0),
             mock: None,
+            #[cfg(feature = "redis")]
+            shared: None,
         })
+    }
+
+    /// Shares whoami's answers with the other replicas through Redis: on a miss in this
+    /// replica's cache, another replica's answer is used, and only one replica calls whoami
+    /// for a token at a time. The local cache still answers every hit, without Redis. Mock
+    /// mode ignores it.
+    #[cfg(feature = "redis")]
+    // Wired into the configuration with the Redis session store (issue 15); until then only
+    // the tests call it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn with_shared_cache(&mut self, shared: SharedTokenCache) {
+        self.shared = Some(shared);
     }
 
     /// A checker for mock mode: a random `hf_mock_...` token, minted now, stands for `user`
@@ -279,7 +300,7 @@ impl BearerAuth {
                     }
                 }
                 Lookup::Lead(leader) => {
-                    let (outcome, until) = self.check(token).await;
+                    let (outcome, until) = self.lead(token, &key).await;
                     self.cache
                         .finish(leader, outcome.clone(), until, Instant::now());
                     return outcome;
@@ -289,6 +310,54 @@ impl BearerAuth {
         Err(BearerError::Unavailable {
             retry_after: Duration::from_secs(1),
         })
+    }
+
+    /// Finds out about a token nobody on this replica is checking: from the shared cache when
+    /// there is one (and the token may be a Hugging Face token), else from whoami.
+    async fn lead(&self, token: &str, key: &TokenHash) -> (Outcome, Option<Instant>) {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if token.starts_with(HF_TOKEN_PREFIX) && self.backoff().is_none() {
+                return self.check_shared(shared, token, key).await;
+            }
+        }
+        let _ = key;
+        self.check(token).await
+    }
+
+    /// [`check`](Self::check) through the shared cache: another replica's answer, or one
+    /// whoami call for all replicas (whose outcome is then shared), or, when Redis fails or
+    /// the replica that asks whoami takes too long, a call of our own.
+    #[cfg(feature = "redis")]
+    async fn check_shared(
+        &self,
+        shared: &SharedTokenCache,
+        token: &str,
+        key: &TokenHash,
+    ) -> (Outcome, Option<Instant>) {
+        use shared::Shared;
+        let lock_for = self.config.http_timeout + Duration::from_secs(1);
+        let lock = match shared.lookup(key, token, lock_for).await {
+            Shared::Found(outcome, left) => {
+                // Never longer than this replica would trust the answer itself.
+                let most = match outcome {
+                    Ok(_) => self.config.ttl,
+                    Err(_) => self.config.negative_ttl,
+                };
+                return (outcome, Some(Instant::now() + left.min(most)));
+            }
+            Shared::Lead(lock) => Some(lock),
+            Shared::Alone => None,
+        };
+        let (outcome, until) = self.check(token).await;
+        if let Some(until) = until {
+            let left = until.saturating_duration_since(Instant::now());
+            shared.store(key, &outcome, left).await;
+        }
+        if let Some(lock) = lock {
+            shared.unlock(key, lock).await;
+        }
+        (outcome, until)
     }
 
     /// The remaining back-off after a 429, if any.
