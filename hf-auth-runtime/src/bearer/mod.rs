@@ -33,7 +33,7 @@ use axum::{
 use subtle::ConstantTimeEq;
 
 pub(crate) use cache::Bounds;
-use cache::{hash_token, Lookup, Outcome, TokenCache, TokenHash};
+use cache::{Lookup, Outcome, TokenCache, TokenHash};
 #[cfg(feature = "redis")]
 pub(crate) use shared::SharedTokenCache;
 
@@ -274,7 +274,12 @@ impl BearerAuth {
         if !token.starts_with(HF_TOKEN_PREFIX) {
             return Some(Err(BearerError::InvalidToken));
         }
-        if let Some(hit) = self.cache.get(&hash_token(token), Instant::now()) {
+        let now = Instant::now();
+        // A valid token, without hashing it with SHA-256; then any token (an invalid one).
+        if let Some(session) = self.cache.get_valid(token, now) {
+            return Some(Ok(session));
+        }
+        if let Some(hit) = self.cache.get(&self.cache.key(token), now) {
             return Some(hit);
         }
         self.backoff()
@@ -287,7 +292,7 @@ impl BearerAuth {
         if let Some(mock) = &self.mock {
             return mock_answer(mock, token);
         }
-        let key = hash_token(token);
+        let key = self.cache.key(token);
         // A follower whose leader was cancelled loops to take over; bounded.
         for _ in 0..4 {
             match self.cache.lookup(key, Instant::now()) {
@@ -300,7 +305,7 @@ impl BearerAuth {
                     }
                 }
                 Lookup::Lead(leader) => {
-                    let (outcome, until) = self.lead(token, &key).await;
+                    let (outcome, until) = self.lead(token, &key.sha).await;
                     self.cache
                         .finish(leader, outcome.clone(), until, Instant::now());
                     return outcome;

@@ -174,7 +174,10 @@ async fn a_negative_outcome_is_shared() {
     assert_eq!(provider.whoami_requests(), 2);
 
     // Stored for the short negative TTL only.
-    let key = format!("hf-auth:token:{}", hex(&super::super::hash_token(unknown)));
+    let key = format!(
+        "hf-auth:token:{}",
+        hex(&crate::bearer::cache::hash_token(unknown))
+    );
     let pttl: i64 = redis::cmd("PTTL")
         .arg(&key)
         .query_async(&mut connection(&server).await)
