@@ -121,7 +121,11 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAutho
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(BadAuthorization::NotBearer);
     }
-    let body = token.iter().take_while(|c| is_token68_char(**c)).count();
+    // One table lookup per byte: this runs on every request with a token.
+    let body = token
+        .iter()
+        .position(|c| !TOKEN68[usize::from(*c)])
+        .unwrap_or(token.len());
     let valid = body > 0 && token[body..].iter().all(|c| *c == b'=');
     if !valid {
         return Err(BadAuthorization::Malformed);
@@ -131,7 +135,18 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAutho
         .map_err(|_| BadAuthorization::Malformed)
 }
 
-fn is_token68_char(c: u8) -> bool {
+/// `TOKEN68[c]`: whether the byte `c` is a `token68` character other than the final `=`s.
+const TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = is_token68_char(c as u8);
+        c += 1;
+    }
+    table
+};
+
+const fn is_token68_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
 }
 
