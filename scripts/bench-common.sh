@@ -1,8 +1,8 @@
 # Shared by scripts/bench-load.sh and scripts/bench-instructions.sh (sourced, not run): tools,
 # building the bench servers of bench/, starting them, and the sessions A, B and C use.
 # Expects ROOT, OUT, TARGET_DIR and a `die` function; sets BIN, PIDS and, through
-# `start_servers`, HF_URL, HF_PID, HF_COOKIE, LOGIN_URL, LOGIN_PID, LOGIN_COOKIE, URL, COOKIE,
-# LABEL.
+# `start_servers`, HF_URL, HF_PID, HF_COOKIE, HF_TOKEN, LOGIN_URL, LOGIN_PID, LOGIN_COOKIE, URL,
+# COOKIE, AUTH (the credentials header of each route), LABEL.
 
 # need_packages PROGRAM=PACKAGE...: installs the Debian packages of the missing programs.
 need_packages() {
@@ -43,7 +43,8 @@ start() {
 }
 
 # start_servers WRAPPER... -- HF_ARGS...: both servers under WRAPPER (may be empty), with the
-# session cookies routes A (hf-auth), B (unprotected) and C (axum-login) are called with.
+# credentials routes A (hf-auth, a session cookie), B (unprotected), C (axum-login) and D
+# (hf-auth, a cached bearer token) are called with.
 start_servers() {
   local wrapper=()
   while [[ $1 != -- ]]; do wrapper+=("$1"); shift; done
@@ -52,13 +53,20 @@ start_servers() {
   for _ in $(seq 1 100); do grep -q '^cookie: ' "$OUT/HF.stdout" && break; sleep 0.1; done
   HF_COOKIE=$(sed -n 's/^cookie: //p' "$OUT/HF.stdout" | head -n1)
   [[ -n $HF_COOKIE ]] || die "the hf server printed no cookie"
+  # The token comes once the server has checked it with whoami (under valgrind, slowly).
+  for _ in $(seq 1 1200); do grep -q '^token: ' "$OUT/HF.stdout" && break; sleep 0.1; done
+  HF_TOKEN=$(sed -n 's/^token: //p' "$OUT/HF.stdout" | head -n1)
+  [[ -n $HF_TOKEN ]] || die "the hf server printed no token: $(tail -5 "$OUT/HF.stderr")"
   start LOGIN -- "${wrapper[@]}" "$BIN" login
   LOGIN_COOKIE=$(curl -sS -o /dev/null -D - -X POST "$LOGIN_URL/login" \
     | awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2 }' | tr -d '\r' | head -n1)
   [[ -n $LOGIN_COOKIE ]] || die "axum-login's /login set no cookie"
-  declare -gA URL=([A]="$HF_URL/me" [B]="$HF_URL/me-open" [C]="$LOGIN_URL/me")
+  declare -gA URL=([A]="$HF_URL/me" [B]="$HF_URL/me-open" [C]="$LOGIN_URL/me" [D]="$HF_URL/me-token")
   declare -gA COOKIE=([A]="$HF_COOKIE" [B]="$HF_COOKIE" [C]="$LOGIN_COOKIE")
-  declare -gA LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login")
+  declare -gA AUTH=([A]="Cookie: $HF_COOKIE" [B]="Cookie: $HF_COOKIE" [C]="Cookie: $LOGIN_COOKIE"
+    [D]="Authorization: Bearer $HF_TOKEN")
+  declare -gA LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login"
+    [D]="hf-auth #[hf_login], cached bearer token")
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

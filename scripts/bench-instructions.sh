@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Server-side CPU instructions per request (BENCHMARKS.md), the load benchmark's apps counted
-# under valgrind's callgrind instead of timed: the same three routes as scripts/bench-load.sh,
+# under valgrind's callgrind instead of timed: the same four routes as scripts/bench-load.sh,
 #   A  GET /me behind #[hf_login] (hf-auth, mock mode, a valid session cookie),
 #   B  GET /me-open, the same handler without protection, in the same process as A,
-#   C  GET /me behind axum-login + tower-sessions (MemoryStore), with a session made by one login.
+#   C  GET /me behind axum-login + tower-sessions (MemoryStore), with a session made by one login,
+#   D  GET /me-token, A's handler for an API client with a cached Hugging Face bearer token.
 # Instruction counts do not depend on what else the machine is doing, so the ratios hold on a
 # noisy virtual machine where requests/s drift by tens of percent from one run to the next.
 #
@@ -38,7 +39,7 @@ done
 build_servers
 # valgrind runs the server in its own process: the dumps of server PID are cg.PID.N.
 start_servers valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" --
-declare -A SERVER=([A]=HF [B]=HF [C]=LOGIN)
+declare -A SERVER=([A]=HF [B]=HF [C]=LOGIN [D]=HF)
 
 # dumps PID: the callgrind dumps of server PID, newest first.
 dumps() { ls -t "$OUT/cg.$1" "$OUT/cg.$1".* 2>/dev/null || true; }
@@ -50,7 +51,7 @@ count() {
   file="$OUT/wrk-$x-$r.txt"
   callgrind_control -z "$pid" >/dev/null 2>&1
   timeout $((SECONDS_PER_RUN + 60)) wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
-    -H "Cookie: ${COOKIE[$x]}" -H 'Accept: application/json' "${URL[$x]}" >"$file" 2>&1 \
+    -H "${AUTH[$x]}" -H 'Accept: application/json' "${URL[$x]}" >"$file" 2>&1 \
     || die "wrk failed on $x: $(cat "$file")"
   grep -q 'Non-2xx or 3xx responses' "$file" && die "$x answered non-2xx (see $file)"
   n=$(awk '/requests in/ { print $1 }' "$file")
@@ -68,10 +69,10 @@ count() {
 }
 
 echo "warming up"
-for x in A B C; do count "$x" 0 >/dev/null; done
+for x in A B C D; do count "$x" 0 >/dev/null; done
 printf 'round\tapp\tinstructions_per_request\n' >"$OUT/results.tsv"
 for r in $(seq 1 "$ROUNDS"); do
-  for x in A B C; do
+  for x in A B C D; do
     per=$(count "$x" "$r")
     printf '%s\t%s\t%s\n' "$r" "$x" "$per" >>"$OUT/results.tsv"
     printf '  round %s %s: %s instructions per request\n' "$r" "$x" "$per"
@@ -79,17 +80,18 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 med() { awk -F'\t' -v x="$1" 'NR > 1 && $2 == x { print $3 }' "$OUT/results.tsv" | median; }
-A=$(med A); B=$(med B); C=$(med C)
+A=$(med A); B=$(med B); C=$(med C); D=$(med D)
 {
   echo "Server instructions per request (callgrind), $(date -u +%Y-%m-%d), medians of $ROUNDS runs of ${SECONDS_PER_RUN}s, $CONNECTIONS connections."
   echo
   echo "| app | instructions per request | added by the protection | rate relative to unprotected |"
   echo "|---|---:|---:|---:|"
-  for x in A B C; do
+  for x in A B C D; do
     v=$(med "$x")
     awk -v l="${LABEL[$x]}" -v v="$v" -v b="$B" \
       'BEGIN { printf "| %s | %.0f | %.0f | %.3f |\n", l, v, v - b, b / v }'
   done
   echo
   awk -v a="$A" -v c="$C" 'BEGIN { printf "hf-auth / axum-login (rate): %.2f\n", c / a }'
+  awk -v a="$A" -v d="$D" 'BEGIN { printf "cached token / session cookie (rate): %.3f\n", a / d }'
 } | tee "$OUT/summary.md"

@@ -3,8 +3,10 @@
 #   A  GET /me behind #[hf_login] (hf-auth, mock mode, a valid session cookie),
 #   B  GET /me-open, the same handler without protection, in the same process as A,
 #   C  GET /me behind axum-login + tower-sessions (MemoryStore), with a session made by one login,
+#   D  GET /me-token, A's handler behind #[hf_login] for an API client with a cached Hugging Face
+#      token (`Authorization: Bearer`; a real-mode app at the test kit's provider, same process),
 # with wrk on 127.0.0.1, the servers pinned to one CPU and wrk to another. The runs are rotated
-# (A B C, B C A, C A B) and repeated; the script reports medians, ratios to B (the median of the
+# (A B C D, B C D A, ...) and repeated; the script reports medians, ratios to B (the median of the
 # ratios within each round, whose three runs are adjacent in time, so that a machine whose speed
 # drifts over minutes does not tilt them; and their spread), peak RSS, and the
 # memory of A's server before and after 100k distinct sessions (and of C's after as many logins).
@@ -53,10 +55,12 @@ start_servers taskset -c "$SERVER_CPU" -- --mint "$SESSIONS" "$OUT/cookies.txt"
 
 # The checks wrk cannot make: right answers with the cookie, refusals without.
 code() { curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: application/json' "$@"; }
-for x in A B C; do
-  [[ $(code -H "Cookie: ${COOKIE[$x]}" "${URL[$x]}") == 200 ]] || die "$x does not answer 200 with its cookie"
+for x in A B C D; do
+  [[ $(code -H "${AUTH[$x]}" "${URL[$x]}") == 200 ]] || die "$x does not answer 200 with its credentials"
 done
 [[ $(code "${URL[A]}") == 401 ]] || die "A answers without a session"
+[[ $(code "${URL[D]}") == 401 ]] || die "D answers without a token"
+[[ $(code -H "Authorization: Bearer hf_not_a_token_it_minted" "${URL[D]}") == 401 ]] || die "D accepts an unknown token"
 [[ $(code "${URL[C]}") == 401 ]] || die "C answers without a session"
 [[ $(code -H "Cookie: ${COOKIE[C]}" "${URL[A]}") == 401 ]] || die "A accepts C's cookie"
 
@@ -78,7 +82,7 @@ run() {
   local x=$1 c=$2 secs=$3 file=$4; shift 4
   local before; before=$(cpu_ns "${SERVER_PID[$x]}")
   taskset -c "$CLIENT_CPU" timeout $((secs + 30)) wrk -t1 -c"$c" -d"${secs}s" --latency \
-    -H "Cookie: ${COOKIE[$x]}" -H 'Accept: application/json' "$@" "${URL[$x]}" >"$file" 2>&1 \
+    -H "${AUTH[$x]}" -H 'Accept: application/json' "$@" "${URL[$x]}" >"$file" 2>&1 \
     || die "wrk failed on $x: $(cat "$file")"
   if grep -q 'Non-2xx or 3xx responses' "$file"; then
     die "$x answered non-2xx: $(grep 'Non-2xx' "$file") (see $file)"
@@ -88,16 +92,16 @@ run() {
   CPU_NS=$(( $(cpu_ns "${SERVER_PID[$x]}") - before ))
 }
 
-SERVER_PID=([A]=$HF_PID [B]=$HF_PID [C]=$LOGIN_PID)
+SERVER_PID=([A]=$HF_PID [B]=$HF_PID [C]=$LOGIN_PID [D]=$HF_PID)
 echo "warming up"
-for x in A B C; do run "$x" 32 2 "$OUT/warmup-$x.txt"; done
+for x in A B C D; do run "$x" 32 2 "$OUT/warmup-$x.txt"; done
 
 printf 'conns\tround\tapp\treq_s\tp50_us\tp99_us\tcpu_us_per_req\n' >"$OUT/results.tsv"
-ORDER=(A B C)
+ORDER=(A B C D)
 for c in $CONNS; do
   for r in $(seq 1 "$ROUNDS"); do
-    for k in 0 1 2; do
-      x=${ORDER[$(( (r - 1 + k) % 3 ))]}
+    for k in 0 1 2 3; do
+      x=${ORDER[$(( (r - 1 + k) % 4 ))]}
       f="$OUT/run-c$c-r$r-$x.txt"
       run "$x" "$c" "$DURATION" "$f"
       rps=$(awk '/^Requests\/sec/ { print $2 }' "$f")
@@ -171,21 +175,22 @@ spread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f–%.2f", v[1], v[NR]
   echo "|---:|---|---:|---:|---:|---:|"
   for c in $CONNS; do
     b=$(col "$c" B 4)
-    for x in A B C; do
+    for x in A B C D; do
       rps=$(col "$c" "$x" 4)
       printf '| %s | %s | %.0f | %.3f | %.1f | %.1f |\n' "$c" "${LABEL[$x]}" "$rps" \
         "$(awk -v a="$rps" -v b="$b" 'BEGIN { print a / b }')" "$(col "$c" "$x" 5)" "$(col "$c" "$x" 6)"
     done
   done
   echo
-  echo "Ratios of requests/s within each round (the three runs of a round are adjacent in time):"
+  echo "Ratios of requests/s within each round (the four runs of a round are adjacent in time):"
   echo "median, and lowest–highest over the $ROUNDS rounds."
   echo
-  echo "| conns | hf-auth / unprotected | spread | axum-login / unprotected | spread | hf-auth / axum-login | spread |"
-  echo "|---:|---:|---|---:|---|---:|---|"
+  echo "| conns | hf-auth / unprotected | spread | cached token / unprotected | spread | axum-login / unprotected | spread | hf-auth / axum-login | spread |"
+  echo "|---:|---:|---|---:|---|---:|---|---:|---|"
   for c in $CONNS; do
-    printf '| %s | %.3f | %s | %.3f | %s | %.2f | %s |\n' "$c" \
+    printf '| %s | %.3f | %s | %.3f | %s | %.3f | %s | %.2f | %s |\n' "$c" \
       "$(ratios "$c" A B | median)" "$(ratios "$c" A B | spread)" \
+      "$(ratios "$c" D B | median)" "$(ratios "$c" D B | spread)" \
       "$(ratios "$c" C B | median)" "$(ratios "$c" C B | spread)" \
       "$(ratios "$c" A C | median)" "$(ratios "$c" A C | spread)"
   done
@@ -194,12 +199,13 @@ spread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f–%.2f", v[1], v[NR]
   echo "in it), and the requests one CPU-second serves relative to unprotected: the unprotected"
   echo "run's CPU per request over the other's, within each round; median and lowest–highest."
   echo
-  echo "| conns | hf-auth µs | unprotected µs | axum-login µs | hf-auth / unprotected | spread | axum-login / unprotected | spread | hf-auth / axum-login | spread |"
-  echo "|---:|---:|---:|---:|---:|---|---:|---|---:|---|"
+  echo "| conns | hf-auth µs | cached token µs | unprotected µs | axum-login µs | hf-auth / unprotected | spread | cached token / unprotected | spread | axum-login / unprotected | spread | hf-auth / axum-login | spread |"
+  echo "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---:|---|"
   for c in $CONNS; do
-    printf '| %s | %.2f | %.2f | %.2f | %.3f | %s | %.3f | %s | %.2f | %s |\n' "$c" \
-      "$(col "$c" A 7)" "$(col "$c" B 7)" "$(col "$c" C 7)" \
+    printf '| %s | %.2f | %.2f | %.2f | %.2f | %.3f | %s | %.3f | %s | %.3f | %s | %.2f | %s |\n' "$c" \
+      "$(col "$c" A 7)" "$(col "$c" D 7)" "$(col "$c" B 7)" "$(col "$c" C 7)" \
       "$(ratios "$c" B A 7 | median)" "$(ratios "$c" B A 7 | spread)" \
+      "$(ratios "$c" B D 7 | median)" "$(ratios "$c" B D 7 | spread)" \
       "$(ratios "$c" B C 7 | median)" "$(ratios "$c" B C 7 | spread)" \
       "$(ratios "$c" C A 7 | median)" "$(ratios "$c" C A 7 | spread)"
   done

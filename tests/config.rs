@@ -632,3 +632,78 @@ async fn trusted_origins_come_from_the_public_url_space_host_and_the_allow_list(
         );
     }
 }
+
+#[test]
+fn a_bad_token_cache_ttl_names_its_variable() {
+    for bad in ["0", "3601", "soon", "-1", "1.5", "99999999999999999999999"] {
+        let err =
+            HfAuthBuilder::from_vars(&|k| (k == "HF_AUTH_TOKEN_CACHE_TTL").then(|| bad.into()))
+                .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    variable: "HF_AUTH_TOKEN_CACHE_TTL",
+                    ..
+                }
+            ),
+            "{bad}: {err}"
+        );
+        assert!(err.to_string().contains("HF_AUTH_TOKEN_CACHE_TTL"), "{err}");
+    }
+    for good in ["1", "60", "3600"] {
+        assert!(
+            HfAuthBuilder::from_vars(&|k| (k == "HF_AUTH_TOKEN_CACHE_TTL").then(|| good.into()))
+                .is_ok(),
+            "{good}"
+        );
+    }
+}
+
+/// `HF_AUTH_TOKEN_CACHE_TTL` reaches the bearer cache: with 1 s, a checked token is no longer
+/// cached 1.5 s later (and whoami is asked again); with the default (5 minutes), it still is.
+#[tokio::test]
+async fn the_token_cache_ttl_from_the_environment_is_the_one_used() {
+    use hf_auth_runtime::{
+        __internal::bench::{bench_cached_bearer, bench_identify_bearer},
+        testing::{TestUser, TokenKind},
+    };
+    let provider = TestProvider::start().await;
+    let issuer = provider.issuer().to_owned();
+    let build = |ttl: Option<&'static str>| {
+        let issuer = issuer.clone();
+        HfAuthBuilder::from_vars(&move |k| match k {
+            "OAUTH_CLIENT_ID" => Some(TestProvider::CLIENT_ID.into()),
+            "OAUTH_CLIENT_SECRET" => Some(TestProvider::CLIENT_SECRET.into()),
+            "OPENID_PROVIDER_URL" => Some(issuer.clone()),
+            "HF_AUTH_PUBLIC_URL" => Some("http://127.0.0.1:7860".into()),
+            "HF_AUTH_TOKEN_CACHE_TTL" => ttl.map(Into::into),
+            _ => None,
+        })
+        .unwrap()
+        .scope_check(ScopeCheck::Off)
+        .discovery_attempts(1)
+        .build()
+    };
+    let short = build(Some("1")).await.unwrap();
+    let default = build(None).await.unwrap();
+    let token = provider.mint_token(&TestUser::new("alice"), TokenKind::Read);
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        axum::http::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    for auth in [&short, &default] {
+        assert!(bench_identify_bearer(auth, &token).await);
+        assert!(bench_cached_bearer(auth, &headers));
+    }
+    assert_eq!(provider.whoami_requests(), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(!bench_cached_bearer(&short, &headers), "1 s has passed");
+    assert!(
+        bench_cached_bearer(&default, &headers),
+        "5 minutes have not"
+    );
+    assert!(bench_identify_bearer(&short, &token).await);
+    assert_eq!(provider.whoami_requests(), 3);
+}

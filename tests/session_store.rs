@@ -400,3 +400,28 @@ async fn signing_in_again_ends_the_session_it_replaces() {
         "the replaced session still worked after {BOUND:?}"
     );
 }
+
+#[tokio::test]
+async fn replicas_with_a_store_share_the_token_check() {
+    let redis = redis();
+    let (a, b, _) = two_replicas(&redis).await;
+    let user = TestUser::new("api-client");
+    let token = a
+        .provider
+        .mint_token(&user, hf_auth_runtime::testing::TokenKind::Read);
+    let before = a.provider.whoami_requests();
+    for url in [a.url("/me"), b.url("/me"), b.url("/me"), a.url("/me")] {
+        let r = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+    }
+    assert_eq!(
+        a.provider.whoami_requests() - before,
+        1,
+        "one whoami call for both replicas"
+    );
+}

@@ -3,6 +3,8 @@
 //! ```text
 //! load-bench hf [--mint N FILE]   # A: GET /me behind #[hf_login] (mock mode)
 //!                                 # B: GET /me-open, the same handler without protection
+//!                                 # D: GET /me-token, the same #[hf_login] handler for API
+//!                                 #    clients (real mode at an in-process test provider)
 //! load-bench login                # C: GET /me behind axum-login + tower-sessions (MemoryStore),
 //!                                 #    POST /login signs the one user in
 //! ```
@@ -10,6 +12,9 @@
 //! Each binds `127.0.0.1:0` and prints `listening on http://ADDR` as its first stdout line. `hf`
 //! then prints `cookie: ...`, a valid session cookie for A; with `--mint N FILE` it first writes
 //! N distinct session cookies (N different users), one `Cookie` header value per line, to FILE.
+//! It also prints `token: ...`, a Hugging Face token D accepts: minted by the test kit's
+//! provider and checked once with its whoami before the server listens, so every request of a
+//! run is a cached check (the cache trusts it for an hour, the longest TTL).
 //! The Tokio runtime has one worker per CPU the process may run on (`taskset` sets that).
 
 use std::{
@@ -96,19 +101,73 @@ async fn serve_hf(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     } else if !args.is_empty() {
         return Err("usage: load-bench hf [--mint N FILE]".into());
     }
+    // D: a bearer check is the same in mock and real mode only up to the cache lookup (mock
+    // mode compares with its one token), so D is a real-mode app at the kit's provider.
+    let provider = testing::TestProvider::start().await;
+    let api = provider
+        .app_config("http://127.0.0.1:7860")
+        .scopes(SCOPES)
+        .scope_check(hf_auth_runtime::ScopeCheck::Off)
+        .token_cache_ttl(std::time::Duration::from_secs(3600))
+        .build()
+        .await?;
+    // The mock user's twin (handle and name) with a token granting the same scopes
+    // (`repo.content.read` is `read-repos`), so /me-token answers JSON of A's shape and size.
+    let mut twin = testing::TestUser::new(MockUser::default().handle());
+    twin.name = "Dev User".into();
+    let token = provider.mint_token(
+        &twin,
+        testing::TokenKind::fine_grained(&["repo.content.read"]),
+    );
     // `attach` layers only the routes given to it: /me-open, merged afterwards, runs without
     // hf-auth's layers, as in an app that does not use hf-auth at all.
     let protected = auth.attach(Router::new().route("/me", get(me)));
+    let api_protected = Router::new().route("/me-token", get(me)).layer(api.layer());
     let app = Router::new()
         .route("/me-open", get(me_open))
-        .merge(protected);
+        .merge(protected)
+        .merge(api_protected);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on http://{}", listener.local_addr()?);
     println!(
         "cookie: {}",
         testing::session_cookie(&auth, &MockUser::default())
     );
-    axum::serve(listener, app).await?;
+    // Checked once now (one whoami call); the runs are cached checks.
+    let addr = listener.local_addr()?;
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+    warm_token(addr, &token).await?;
+    println!("token: {token}");
+    serving.await??;
+    drop(provider);
+    Ok(())
+}
+
+/// Sends one `GET /me-token` with `token` to the server at `addr` and expects 200 (HTTP/1.1 by
+/// hand, to need no HTTP client here).
+async fn warm_token(
+    addr: std::net::SocketAddr,
+    token: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!(
+        "GET /me-token HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    )
+    .await??;
+    if !answer.starts_with(b"HTTP/1.1 200") {
+        return Err(format!(
+            "/me-token does not accept the minted token: {}",
+            String::from_utf8_lossy(&answer[..answer.len().min(200)])
+        )
+        .into());
+    }
     Ok(())
 }
 

@@ -23,7 +23,11 @@
 //!   `#[hf_login]` handler against the same handler unprotected, in one group so the ratio
 //!   comes from one run;
 //! - `bearer/cached`: a bearer token already checked with whoami: read `Authorization`, hash the
-//!   token, look it up in the cache.
+//!   token, look it up in the cache;
+//! - `bearer/guard/{token,cookie}`: the whole `Guarded<SignedIn>` extractor of one real-mode
+//!   app for a cached bearer token and for a session cookie, side by side in one run;
+//! - `bearer/router/{token,cookie,open}`: `/me` through that app's router with a cached token,
+//!   with a session cookie, and `/me-open` unprotected (the ratio comes from one run).
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},
@@ -38,7 +42,11 @@ use std::{
 use axum::{
     body::Body,
     extract::FromRequestParts,
-    http::{header::COOKIE, request::Parts, HeaderMap, HeaderValue, Request},
+    http::{
+        header::{AUTHORIZATION, COOKIE},
+        request::Parts,
+        HeaderMap, HeaderValue, Request,
+    },
     routing::get,
     Json, Router,
 };
@@ -319,10 +327,28 @@ fn request(path: &str, cookie: &str) -> Request<Body> {
 }
 
 fn call(router: &Router, path: &str, cookie: &str) -> u16 {
-    ready(router.clone().oneshot(request(path, cookie)))
+    send(router, request(path, cookie))
+}
+
+fn send(router: &Router, request: Request<Body>) -> u16 {
+    ready(router.clone().oneshot(request))
         .expect("infallible")
         .status()
         .as_u16()
+}
+
+/// A request with `Authorization: Bearer {token}` and no cookie.
+fn token_request(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .header("accept", "application/json")
+        .body(Body::empty())
+        .expect("a request")
+}
+
+/// Request parts with `Authorization: Bearer {token}` and no cookie.
+fn parts_with_token(token: &str) -> Parts {
+    token_request("/me", token).into_parts().0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,18 +605,91 @@ fn bench_bearer(c: &mut Criterion) {
     assert!(rt.block_on(bench::bench_identify_bearer(&auth, &token)));
     let mut headers = HeaderMap::new();
     headers.insert(
-        axum::http::header::AUTHORIZATION,
+        AUTHORIZATION,
         HeaderValue::try_from(format!("Bearer {token}")).expect("a header value"),
     );
-    let (allocs, bytes) = allocations(|| {
-        black_box(bench::bench_cached_bearer(&auth, &headers));
-    });
-    println!("bearer/cached: {allocs} allocations, {bytes} bytes per check");
+    // The same app, a browser's session of the same shape (one org, the scopes a classic read
+    // token grants), so that `/me` answers the same JSON for both.
+    let cookie = testing::session_cookie(
+        &auth,
+        &MockUser::new("alice").org("acme", Role::Write).scopes(
+            "openid profile read-memberships read-repos gated-repos read-collections inference-api read-endpoints",
+        ),
+    );
+    let (mut token_parts, mut cookie_parts) = (parts_with_token(&token), parts_with(&cookie));
+    assert!(guard::<SignedIn>(&auth, &mut token_parts), "a cached token");
+    assert!(guard::<SignedIn>(&auth, &mut cookie_parts), "a session");
+    // Not a Hugging Face token: refused without whoami (an unknown `hf_` token would wait).
+    assert!(!guard::<SignedIn>(&auth, &mut parts_with_token("not-hf")));
+    let (attached, _) = routers(&auth);
+    assert_eq!(send(&attached, token_request("/me", &token)), 200);
+    assert_eq!(call(&attached, "/me", &cookie), 200);
+    assert_eq!(call(&attached, "/me-open", ""), 200);
+    assert_eq!(send(&attached, token_request("/me", "not-hf")), 401);
+    let whoami_calls = provider.whoami_requests();
+
+    let row = |case: &str, (a, b): (f64, f64)| {
+        println!("{case:<34} {a:>10.1} allocations {b:>8.0} bytes per call");
+    };
+    row(
+        "bearer/cached",
+        allocations(|| {
+            black_box(bench::bench_cached_bearer(&auth, &headers));
+        }),
+    );
+    row(
+        "bearer/guard/token",
+        allocations(|| {
+            black_box(guard::<SignedIn>(&auth, &mut token_parts));
+        }),
+    );
+    row(
+        "bearer/guard/cookie",
+        allocations(|| {
+            black_box(guard::<SignedIn>(&auth, &mut cookie_parts));
+        }),
+    );
+    row(
+        "bearer/router/token",
+        allocations(|| {
+            black_box(send(&attached, token_request("/me", &token)));
+        }),
+    );
+    row(
+        "bearer/router/cookie",
+        allocations(|| {
+            black_box(call(&attached, "/me", &cookie));
+        }),
+    );
+    row(
+        "bearer/router/open",
+        allocations(|| {
+            black_box(call(&attached, "/me-open", ""));
+        }),
+    );
+
     let mut g = c.benchmark_group("bearer");
     g.bench_function("cached", |b| {
         b.iter(|| assert!(bench::bench_cached_bearer(&auth, black_box(&headers))))
     });
+    g.bench_function("guard/token", |b| {
+        b.iter(|| guard::<SignedIn>(&auth, black_box(&mut token_parts)))
+    });
+    g.bench_function("guard/cookie", |b| {
+        b.iter(|| guard::<SignedIn>(&auth, black_box(&mut cookie_parts)))
+    });
+    g.bench_function("router/token", |b| {
+        b.iter(|| send(&attached, token_request("/me", &token)))
+    });
+    g.bench_function("router/cookie", |b| {
+        b.iter(|| call(&attached, "/me", &cookie))
+    });
+    g.bench_function("router/open", |b| {
+        b.iter(|| call(&attached, "/me-open", ""))
+    });
     g.finish();
+    // Every cached check was answered without whoami.
+    assert_eq!(provider.whoami_requests(), whoami_calls);
 }
 
 criterion_group! {

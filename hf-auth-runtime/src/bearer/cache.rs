@@ -1,11 +1,19 @@
 //! The cache of checked tokens: keyed by the SHA-256 of the token (the token itself is never a
 //! key), sharded, bounded in entries and in bytes, with one whoami call in flight per token.
+//!
+//! A valid token's entry is also found by a keyed 64-bit hash of the token (SipHash with this
+//! process's random key), which also picks the shard: a hit then costs no SHA-256, and is used
+//! only if the token is byte for byte the one the entry's session holds (compared in constant
+//! time), so it answers exactly what the SHA-256 lookup would.
 
 use std::{
     collections::HashMap,
+    hash::BuildHasher,
     sync::{Arc, Mutex},
     time::Instant,
 };
+
+use subtle::ConstantTimeEq;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -35,6 +43,8 @@ enum Entry {
         outcome: Outcome,
         until: Instant,
         bytes: usize,
+        /// The token's fast hash, for a valid token (indexed in `Shard::fast`).
+        fast: Option<u64>,
     },
     /// A check in flight, and the id of its leader.
     Pending(Flight, u64),
@@ -67,13 +77,38 @@ impl std::hash::Hasher for DigestHasher {
         }
     }
     fn write_usize(&mut self, _: usize) {}
+    fn write_u64(&mut self, v: u64) {
+        // The fast index's keys are SipHash outputs: already uniform.
+        self.0 = v;
+    }
 }
 
 #[derive(Default)]
 struct Shard {
     map: HashMap<TokenHash, Entry, BuildDigestHasher>,
+    /// The SHA-256 of each valid token's entry, by the token's fast hash.
+    fast: HashMap<u64, TokenHash, BuildDigestHasher>,
     /// Bytes held by the ready entries.
     bytes: usize,
+}
+
+impl Shard {
+    /// Removes `key`'s entry from the fast index, if the index still points at it.
+    fn unindex(&mut self, key: &TokenHash, fast: Option<u64>) {
+        if let Some(fast) = fast {
+            if self.fast.get(&fast) == Some(key) {
+                self.fast.remove(&fast);
+            }
+        }
+    }
+}
+
+/// A token's keys: its SHA-256 (the entry's key, and the shared cache's) and its fast hash
+/// (the shard, and the index of valid tokens).
+#[derive(Clone, Copy)]
+pub(crate) struct Key {
+    pub sha: TokenHash,
+    fast: u64,
 }
 
 /// The bounds of the cache, over all shards.
@@ -104,7 +139,7 @@ pub(crate) enum Lookup {
 
 /// The duty of the one request that calls whoami for a token.
 pub(crate) struct Leader {
-    pub key: TokenHash,
+    pub key: Key,
     id: u64,
     tx: watch::Sender<Option<Outcome>>,
 }
@@ -112,6 +147,8 @@ pub(crate) struct Leader {
 pub(crate) struct TokenCache {
     shards: Vec<Mutex<Shard>>,
     per_shard: Bounds,
+    /// The key of the fast hash, random for each process.
+    hasher: std::hash::RandomState,
 }
 
 /// The bytes an entry holds, roughly: its strings and a fixed overhead.
@@ -136,31 +173,67 @@ impl TokenCache {
     pub fn new(bounds: Bounds) -> TokenCache {
         TokenCache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            // Rounded down, so that all shards together stay within the bounds (a bound below
+            // one entry per shard still allows one per shard).
             per_shard: Bounds {
-                max_entries: bounds.max_entries.div_ceil(SHARDS).max(1),
-                max_bytes: bounds.max_bytes.div_ceil(SHARDS).max(1),
+                max_entries: (bounds.max_entries / SHARDS).max(1),
+                max_bytes: (bounds.max_bytes / SHARDS).max(1),
             },
+            hasher: std::hash::RandomState::new(),
         }
     }
 
-    fn shard(&self, key: &TokenHash) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[usize::from(key[0]) % SHARDS]
+    fn fast_hash(&self, token: &str) -> u64 {
+        self.hasher.hash_one(token.as_bytes())
+    }
+
+    /// The keys of `token` (its SHA-256 is computed here).
+    pub fn key(&self, token: &str) -> Key {
+        Key {
+            sha: hash_token(token),
+            fast: self.fast_hash(token),
+        }
+    }
+
+    fn shard(&self, fast: u64) -> std::sync::MutexGuard<'_, Shard> {
+        // Bits the maps' own bucket choice (low bits) and tags (top 7) do not use.
+        self.shards[(fast >> 32) as usize % SHARDS]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The session of `token` if it is a valid token cached and fresh, without its SHA-256.
+    /// No allocation: an `Arc` is cloned.
+    pub fn get_valid(&self, token: &str, now: Instant) -> Option<Arc<SessionData>> {
+        let fast = self.fast_hash(token);
+        let shard = self.shard(fast);
+        let key = shard.fast.get(&fast)?;
+        match shard.map.get(key) {
+            Some(Entry::Ready {
+                outcome: Ok(session),
+                until,
+                ..
+            }) if *until > now
+                && bool::from(session.access_token.as_bytes().ct_eq(token.as_bytes())) =>
+            {
+                Some(session.clone())
+            }
+            _ => None,
+        }
+    }
+
     /// A fresh answer for `key`, if there is one. No allocation: an `Arc` is cloned.
-    pub fn get(&self, key: &TokenHash, now: Instant) -> Option<Outcome> {
-        match self.shard(key).map.get(key) {
+    pub fn get(&self, key: &Key, now: Instant) -> Option<Outcome> {
+        match self.shard(key.fast).map.get(&key.sha) {
             Some(Entry::Ready { outcome, until, .. }) if *until > now => Some(outcome.clone()),
             _ => None,
         }
     }
 
     /// A fresh answer, the check in flight, or the duty to check.
-    pub fn lookup(&self, key: TokenHash, now: Instant) -> Lookup {
-        let mut shard = self.shard(&key);
-        match shard.map.get(&key) {
+    pub fn lookup(&self, key: Key, now: Instant) -> Lookup {
+        let mut shard = self.shard(key.fast);
+        match shard.map.get(&key.sha) {
             Some(Entry::Ready { outcome, until, .. }) if *until > now => {
                 return Lookup::Hit(outcome.clone())
             }
@@ -172,8 +245,11 @@ impl TokenCache {
         }
         let (tx, rx) = watch::channel(None);
         let id = FLIGHTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(Entry::Ready { bytes, .. }) = shard.map.insert(key, Entry::Pending(rx, id)) {
+        if let Some(Entry::Ready { bytes, fast, .. }) =
+            shard.map.insert(key.sha, Entry::Pending(rx, id))
+        {
             shard.bytes -= bytes;
+            shard.unindex(&key.sha, fast);
         }
         Lookup::Lead(Leader { key, id, tx })
     }
@@ -182,24 +258,32 @@ impl TokenCache {
     /// `None`), then wakes the followers.
     pub fn finish(&self, leader: Leader, outcome: Outcome, until: Option<Instant>, now: Instant) {
         {
-            let mut shard = self.shard(&leader.key);
+            let mut shard = self.shard(leader.key.fast);
+            let key = leader.key.sha;
             let ours = matches!(
-                shard.map.get(&leader.key),
+                shard.map.get(&key),
                 Some(Entry::Pending(_, id)) if *id == leader.id
             );
             if ours {
-                shard.map.remove(&leader.key);
+                shard.map.remove(&key);
                 let bytes = size_of_outcome(&outcome);
                 if let Some(until) = until.filter(|u| *u > now) {
                     if bytes <= self.per_shard.max_bytes {
                         make_room(&mut shard, self.per_shard, bytes, now);
                         shard.bytes += bytes;
+                        let fast = outcome.is_ok().then_some(leader.key.fast);
+                        if let Some(fast) = fast {
+                            // A colliding token's mapping is replaced: that token is then
+                            // found by its SHA-256 instead.
+                            shard.fast.insert(fast, key);
+                        }
                         shard.map.insert(
-                            leader.key,
+                            key,
                             Entry::Ready {
                                 outcome: outcome.clone(),
                                 until,
                                 bytes,
+                                fast,
                             },
                         );
                     }
@@ -210,12 +294,12 @@ impl TokenCache {
     }
 
     /// Ready entries, over all shards.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "bench-hooks"))]
     pub fn len(&self) -> usize {
         self.shards
             .iter()
             .map(|s| {
-                let s = s.lock().unwrap();
+                let s = s.lock().unwrap_or_else(|e| e.into_inner());
                 s.map
                     .values()
                     .filter(|e| matches!(e, Entry::Ready { .. }))
@@ -225,9 +309,12 @@ impl TokenCache {
     }
 
     /// Bytes held, over all shards.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "bench-hooks"))]
     pub fn bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().bytes).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes)
+            .sum()
     }
 }
 
@@ -238,9 +325,17 @@ fn make_room(shard: &mut Shard, bounds: Bounds, bytes: usize, now: Instant) {
         return;
     }
     let mut freed = 0;
-    shard.map.retain(|_, e| match e {
-        Entry::Ready { until, bytes, .. } if *until <= now => {
+    let index = &mut shard.fast;
+    shard.map.retain(|key, e| match e {
+        Entry::Ready {
+            until, bytes, fast, ..
+        } if *until <= now => {
             freed += *bytes;
+            if let Some(fast) = fast {
+                if index.get(fast) == Some(key) {
+                    index.remove(fast);
+                }
+            }
             false
         }
         _ => true,
@@ -256,8 +351,9 @@ fn make_room(shard: &mut Shard, bounds: Bounds, bytes: usize, now: Instant) {
             })
             .min();
         let Some((_, key)) = oldest else { break };
-        if let Some(Entry::Ready { bytes, .. }) = shard.map.remove(&key) {
+        if let Some(Entry::Ready { bytes, fast, .. }) = shard.map.remove(&key) {
             shard.bytes -= bytes;
+            shard.unindex(&key, fast);
         }
     }
 }
@@ -292,7 +388,7 @@ mod tests {
     }
 
     fn fill(cache: &TokenCache, token: &str, outcome: Outcome, ttl: Duration, now: Instant) {
-        let Lookup::Lead(l) = cache.lookup(hash_token(token), now) else {
+        let Lookup::Lead(l) = cache.lookup(cache.key(token), now) else {
             panic!("{token} should be new");
         };
         cache.finish(l, outcome, Some(now + ttl), now);
@@ -309,7 +405,7 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        let key = hash_token("a");
+        let key = cache.key("a");
         assert!(matches!(cache.get(&key, now), Some(Ok(_))));
         assert!(cache.get(&key, now + Duration::from_secs(59)).is_some());
         assert!(cache.get(&key, now + Duration::from_secs(60)).is_none());
@@ -320,10 +416,88 @@ mod tests {
     }
 
     #[test]
+    fn a_valid_token_is_found_without_its_sha256_and_only_for_itself() {
+        let cache = TokenCache::new(Bounds::default());
+        let now = Instant::now();
+        fill(
+            &cache,
+            "hf_a",
+            Ok(session("hf_a", 0)),
+            Duration::from_secs(60),
+            now,
+        );
+        let hit = cache
+            .get_valid("hf_a", now)
+            .expect("found by its fast hash");
+        assert_eq!(hit.access_token, "hf_a");
+        assert!(cache
+            .get_valid("hf_a", now + Duration::from_secs(60))
+            .is_none());
+        assert!(cache.get_valid("hf_b", now).is_none());
+        // Were another token's fast hash to collide with it, its index would point at the
+        // first token's entry: the token comparison refuses it.
+        let (a, b) = (cache.key("hf_a"), cache.key("hf_b"));
+        cache.shard(b.fast).fast.insert(b.fast, a.sha);
+        {
+            let mut from = cache.shard(a.fast);
+            let entry = from.map.remove(&a.sha).unwrap();
+            drop(from);
+            cache.shard(b.fast).map.insert(a.sha, entry);
+        }
+        assert!(
+            cache.get_valid("hf_b", now).is_none(),
+            "never another token's session"
+        );
+        // An invalid token is cached, but only found by its SHA-256.
+        fill(
+            &cache,
+            "hf_bad",
+            Err(BearerError::InvalidToken),
+            Duration::from_secs(60),
+            now,
+        );
+        assert!(cache.get_valid("hf_bad", now).is_none());
+        assert!(matches!(
+            cache.get(&cache.key("hf_bad"), now),
+            Some(Err(BearerError::InvalidToken))
+        ));
+    }
+
+    #[test]
+    fn the_fast_index_never_outgrows_the_entries() {
+        let cache = TokenCache::new(Bounds {
+            max_entries: 64,
+            max_bytes: usize::MAX / 2,
+        });
+        let now = Instant::now();
+        for i in 0..1000 {
+            let t = format!("hf_token-{i}");
+            let later = now + Duration::from_millis(i);
+            fill(
+                &cache,
+                &t,
+                Ok(session(&t, 0)),
+                Duration::from_millis(500),
+                later,
+            );
+        }
+        for shard in &cache.shards {
+            let shard = shard.lock().unwrap();
+            assert!(shard.fast.len() <= shard.map.len());
+            for key in shard.fast.values() {
+                assert!(matches!(shard.map.get(key), Some(Entry::Ready { .. })));
+            }
+        }
+        let last = now + Duration::from_millis(999);
+        assert!(cache.get_valid("hf_token-999", last).is_some());
+        assert!(cache.get_valid("hf_token-0", last).is_none());
+    }
+
+    #[test]
     fn a_flight_is_joined_then_its_outcome_cached() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let key = hash_token("t");
+        let key = cache.key("t");
         let Lookup::Lead(leader) = cache.lookup(key, now) else {
             panic!()
         };
@@ -347,7 +521,7 @@ mod tests {
     fn an_abandoned_flight_is_taken_over() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let key = hash_token("t");
+        let key = cache.key("t");
         let Lookup::Lead(leader) = cache.lookup(key, now) else {
             panic!()
         };
@@ -359,7 +533,7 @@ mod tests {
     fn an_outcome_without_until_is_not_cached() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let Lookup::Lead(l) = cache.lookup(hash_token("t"), now) else {
+        let Lookup::Lead(l) = cache.lookup(cache.key("t"), now) else {
             panic!()
         };
         let e = BearerError::Unavailable {
@@ -367,10 +541,7 @@ mod tests {
         };
         cache.finish(l, Err(e), None, now);
         assert_eq!(cache.len(), 0);
-        assert!(matches!(
-            cache.lookup(hash_token("t"), now),
-            Lookup::Lead(_)
-        ));
+        assert!(matches!(cache.lookup(cache.key("t"), now), Lookup::Lead(_)));
     }
 
     #[test]
@@ -393,8 +564,30 @@ mod tests {
         assert!(cache.len() <= 64, "{} entries", cache.len());
         assert!(cache.len() >= 32, "{} entries", cache.len());
         // The newest (latest to expire) survive.
-        assert!(cache.get(&hash_token("token-999"), now).is_some());
-        assert!(cache.get(&hash_token("token-0"), now).is_none());
+        assert!(cache.get(&cache.key("token-999"), now).is_some());
+        assert!(cache.get(&cache.key("token-0"), now).is_none());
+    }
+
+    #[test]
+    fn bounds_that_are_not_a_multiple_of_the_shards_still_hold() {
+        let cache = TokenCache::new(Bounds {
+            max_entries: 100,
+            max_bytes: 100 * 300,
+        });
+        let now = Instant::now();
+        for i in 0..2000 {
+            let t = format!("token-{i}");
+            fill(
+                &cache,
+                &t,
+                Ok(session(&t, 0)),
+                Duration::from_secs(60 + i),
+                now,
+            );
+            assert!(cache.len() <= 100, "{} entries", cache.len());
+            assert!(cache.bytes() <= 100 * 300, "{} bytes", cache.bytes());
+        }
+        assert!(cache.len() >= 50, "{} entries", cache.len());
     }
 
     #[test]
@@ -428,7 +621,7 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        assert!(cache.get(&hash_token("huge"), now).is_none());
+        assert!(cache.get(&cache.key("huge"), now).is_none());
     }
 
     #[test]
@@ -458,6 +651,6 @@ mod tests {
             );
         }
         assert!(cache.len() <= SHARDS);
-        assert!(cache.get(&hash_token("old"), later).is_none());
+        assert!(cache.get(&cache.key("old"), later).is_none());
     }
 }

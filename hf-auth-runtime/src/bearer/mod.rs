@@ -7,9 +7,10 @@
 //! [`error_response`], [`insufficient_scope_response`] and [`bad_authorization_response`].
 //!
 //! What each kind of token grants is decided in `hf_auth_scopes::tokens`.
-// The guards call this module once they learn bearer tokens; until then only tests do.
 
 mod cache;
+#[cfg(feature = "redis")]
+pub(crate) mod shared;
 mod whoami;
 
 use std::{
@@ -31,7 +32,9 @@ use axum::{
 use subtle::ConstantTimeEq;
 
 pub(crate) use cache::Bounds;
-use cache::{hash_token, Lookup, Outcome, TokenCache};
+use cache::{Lookup, Outcome, TokenCache, TokenHash};
+#[cfg(feature = "redis")]
+pub(crate) use shared::SharedTokenCache;
 
 use crate::{
     mock::MockUser,
@@ -117,7 +120,11 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAutho
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(BadAuthorization::NotBearer);
     }
-    let body = token.iter().take_while(|c| is_token68_char(**c)).count();
+    // One table lookup per byte: this runs on every request with a token.
+    let body = token
+        .iter()
+        .position(|c| !TOKEN68[usize::from(*c)])
+        .unwrap_or(token.len());
     let valid = body > 0 && token[body..].iter().all(|c| *c == b'=');
     if !valid {
         return Err(BadAuthorization::Malformed);
@@ -127,7 +134,18 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAutho
         .map_err(|_| BadAuthorization::Malformed)
 }
 
-fn is_token68_char(c: u8) -> bool {
+/// `TOKEN68[c]`: whether the byte `c` is a `token68` character other than the final `=`s.
+const TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = is_token68_char(c as u8);
+        c += 1;
+    }
+    table
+};
+
+const fn is_token68_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
 }
 
@@ -173,6 +191,9 @@ pub(crate) struct BearerAuth {
     /// Unix milliseconds before which whoami is not called (after a 429).
     backoff_until_ms: AtomicU64,
     mock: Option<MockToken>,
+    /// The cache all replicas share, when sessions are in Redis.
+    #[cfg(feature = "redis")]
+    shared: Option<SharedTokenCache>,
 }
 
 impl std::fmt::Debug for BearerAuth {
@@ -208,7 +229,18 @@ impl BearerAuth {
             client,
             backoff_until_ms: AtomicU64::new(0),
             mock: None,
+            #[cfg(feature = "redis")]
+            shared: None,
         })
+    }
+
+    /// Shares whoami's answers with the other replicas through Redis: on a miss in this
+    /// replica's cache, another replica's answer is used, and only one replica calls whoami
+    /// for a token at a time. The local cache still answers every hit, without Redis. Mock
+    /// mode ignores it.
+    #[cfg(feature = "redis")]
+    pub fn with_shared_cache(&mut self, shared: SharedTokenCache) {
+        self.shared = Some(shared);
     }
 
     /// A checker for mock mode: a random `hf_mock_...` token, minted now, stands for `user`
@@ -232,6 +264,12 @@ impl BearerAuth {
         Ok(auth)
     }
 
+    /// The cache's ready entries and the bytes they hold, for the load test and benches.
+    #[cfg(any(test, feature = "bench-hooks"))]
+    pub fn cache_size(&self) -> (usize, usize) {
+        (self.cache.len(), self.cache.bytes())
+    }
+
     /// Mock mode's token, to print at start-up.
     pub fn mock_token(&self) -> Option<&str> {
         self.mock.as_ref().map(|m| m.token.as_str())
@@ -247,7 +285,12 @@ impl BearerAuth {
         if !token.starts_with(HF_TOKEN_PREFIX) {
             return Some(Err(BearerError::InvalidToken));
         }
-        if let Some(hit) = self.cache.get(&hash_token(token), Instant::now()) {
+        let now = Instant::now();
+        // A valid token, without hashing it with SHA-256; then any token (an invalid one).
+        if let Some(session) = self.cache.get_valid(token, now) {
+            return Some(Ok(session));
+        }
+        if let Some(hit) = self.cache.get(&self.cache.key(token), now) {
             return Some(hit);
         }
         self.backoff()
@@ -260,7 +303,7 @@ impl BearerAuth {
         if let Some(mock) = &self.mock {
             return mock_answer(mock, token);
         }
-        let key = hash_token(token);
+        let key = self.cache.key(token);
         // A follower whose leader was cancelled loops to take over; bounded.
         for _ in 0..4 {
             match self.cache.lookup(key, Instant::now()) {
@@ -273,7 +316,7 @@ impl BearerAuth {
                     }
                 }
                 Lookup::Lead(leader) => {
-                    let (outcome, until) = self.check(token).await;
+                    let (outcome, until) = self.lead(token, &key.sha).await;
                     self.cache
                         .finish(leader, outcome.clone(), until, Instant::now());
                     return outcome;
@@ -283,6 +326,54 @@ impl BearerAuth {
         Err(BearerError::Unavailable {
             retry_after: Duration::from_secs(1),
         })
+    }
+
+    /// Finds out about a token nobody on this replica is checking: from the shared cache when
+    /// there is one (and the token may be a Hugging Face token), else from whoami.
+    async fn lead(&self, token: &str, key: &TokenHash) -> (Outcome, Option<Instant>) {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if token.starts_with(HF_TOKEN_PREFIX) && self.backoff().is_none() {
+                return self.check_shared(shared, token, key).await;
+            }
+        }
+        let _ = key;
+        self.check(token).await
+    }
+
+    /// [`check`](Self::check) through the shared cache: another replica's answer, or one
+    /// whoami call for all replicas (whose outcome is then shared), or, when Redis fails or
+    /// the replica that asks whoami takes too long, a call of our own.
+    #[cfg(feature = "redis")]
+    async fn check_shared(
+        &self,
+        shared: &SharedTokenCache,
+        token: &str,
+        key: &TokenHash,
+    ) -> (Outcome, Option<Instant>) {
+        use shared::Shared;
+        let lock_for = self.config.http_timeout + Duration::from_secs(1);
+        let lock = match shared.lookup(key, token, lock_for).await {
+            Shared::Found(outcome, left) => {
+                // Never longer than this replica would trust the answer itself.
+                let most = match outcome {
+                    Ok(_) => self.config.ttl,
+                    Err(_) => self.config.negative_ttl,
+                };
+                return (outcome, Some(Instant::now() + left.min(most)));
+            }
+            Shared::Lead(lock) => Some(lock),
+            Shared::Alone => None,
+        };
+        let (outcome, until) = self.check(token).await;
+        if let Some(until) = until {
+            let left = until.saturating_duration_since(Instant::now());
+            shared.store(key, &outcome, left).await;
+        }
+        if let Some(lock) = lock {
+            shared.unlock(key, lock).await;
+        }
+        (outcome, until)
     }
 
     /// The remaining back-off after a 429, if any.

@@ -266,7 +266,8 @@ impl HfAuthBuilder {
             &self.trusted_origins,
         )?;
         registry::check_scopes(&scopes, self.scope_check)?;
-        let bearer = self.bearer(mock, &scopes)?;
+        #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+        let mut bearer = self.bearer(mock, &scopes)?;
         if let Some(token) = bearer.mock_token() {
             // A development token, valid only in this process: what a developer needs to call
             // the protected routes with curl, offline.
@@ -291,6 +292,13 @@ impl HfAuthBuilder {
                 Some(sessions)
             }
         };
+        // With a store, the replicas share the token check's cache too: one whoami call per
+        // token per TTL for all of them.
+        #[cfg(feature = "redis")]
+        if let Some(server) = &server_sessions {
+            let (conn, prefix) = server.store().connection();
+            bearer.with_shared_cache(crate::bearer::shared::SharedTokenCache::new(conn, prefix));
+        }
         #[cfg(not(feature = "redis"))]
         if self.session_store.is_some() {
             return Err(ConfigError::Invalid {

@@ -276,7 +276,8 @@ impl HfAuthBuilder {
     }
 
     /// How long a checked bearer token is trusted before whoami is asked again (default 5
-    /// minutes, at most an hour; never past the token's own expiry).
+    /// minutes, at least 1 second, at most an hour; never past the token's own expiry). In the
+    /// environment: `HF_AUTH_TOKEN_CACHE_TTL`, in seconds.
     pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
         self.token_cache_ttl = ttl;
         self

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::HfAuthBuilder;
+use super::{HfAuthBuilder, MAX_TOKEN_CACHE_TTL};
 use crate::{crypto::decode_key_text, error::ConfigError, mock::MockUser, registry::ScopeCheck};
 
 /// Decodes a cookie key given as text (see [`HfAuthBuilder::cookie_key`]).
@@ -93,6 +93,19 @@ impl HfAuthBuilder {
                 reason: format!("{secs:?} is not a number of seconds"),
             })?;
             b.session_lifetime = Duration::from_secs(secs);
+        }
+        if let Some(secs) = var("HF_AUTH_TOKEN_CACHE_TTL") {
+            let ttl = secs.parse().ok().map(Duration::from_secs);
+            b.token_cache_ttl = ttl
+                .filter(|t| !t.is_zero() && *t <= MAX_TOKEN_CACHE_TTL)
+                .ok_or_else(|| ConfigError::Invalid {
+                    variable: "HF_AUTH_TOKEN_CACHE_TTL",
+                    reason: format!(
+                        "{:?}: use a number of seconds from 1 to {} (an hour)",
+                        crate::error::Escaped::str(&secs),
+                        MAX_TOKEN_CACHE_TTL.as_secs()
+                    ),
+                })?;
         }
         if let Some(check) = var("HF_AUTH_SCOPE_CHECK") {
             b.scope_check = match check.as_str() {

@@ -69,7 +69,8 @@ impl HfAuth {
     /// `OAUTH_SCOPES`, `OPENID_PROVIDER_URL`, `SPACE_ID`, `SPACE_HOST`, `PORT`, and hf-auth's own
     /// `HF_AUTH_PUBLIC_URL`, `HF_AUTH_COOKIE_KEY` and `HF_AUTH_COOKIE_KEY_PREVIOUS` (hex or
     /// base64 of 32 bytes or more; see [`HfAuthBuilder::cookie_key`]), `HF_AUTH_SESSION_LIFETIME`
-    /// (seconds), `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`), `HF_AUTH_TRUSTED_ORIGINS`
+    /// (seconds), `HF_AUTH_TOKEN_CACHE_TTL` (seconds, see [`HfAuthBuilder::token_cache_ttl`]),
+    /// `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`), `HF_AUTH_TRUSTED_ORIGINS`
     /// (comma-separated origins, see [`HfAuthBuilder::trusted_origins`]), `HF_AUTH_MOCK`
     /// (`1`/`true` or `0`/`false`, see [`HfAuthBuilder::mock`]) and the mock user's
     /// `HF_AUTH_MOCK_*`.

@@ -62,3 +62,47 @@ pub fn bench_cached_bearer(auth: &HfAuth, headers: &HeaderMap) -> bool {
 pub async fn bench_identify_bearer(auth: &HfAuth, token: &str) -> bool {
     auth.state.bearer.identify(token).await.is_ok()
 }
+
+/// The bearer cache of `auth`: its ready entries and the bytes they hold (as the cache counts
+/// them against its bounds).
+pub fn bench_bearer_cache_size(auth: &HfAuth) -> (usize, usize) {
+    auth.state.bearer.cache_size()
+}
+
+/// A bearer-token checker on its own, with cache bounds of its choosing, for the load test of
+/// the cache (how it behaves when more tokens arrive than it may hold).
+pub struct BenchBearer(crate::bearer::BearerAuth);
+
+impl BenchBearer {
+    /// A checker that asks `whoami_url`, trusts an answer for `ttl`, and holds at most
+    /// `max_entries` entries and `max_bytes` bytes.
+    pub fn new(
+        whoami_url: &str,
+        ttl: std::time::Duration,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> BenchBearer {
+        let mut config = crate::bearer::BearerConfig::new(whoami_url.to_owned());
+        config.ttl = ttl;
+        config.bounds = crate::bearer::Bounds {
+            max_entries,
+            max_bytes,
+        };
+        BenchBearer(crate::bearer::BearerAuth::new(config).expect("an HTTP client"))
+    }
+
+    /// Checks `token` (cache, then whoami). `true` when it gives a user.
+    pub async fn identify(&self, token: &str) -> bool {
+        self.0.identify(token).await.is_ok()
+    }
+
+    /// Whether `token` is answered from the cache as a valid token, without await.
+    pub fn cached(&self, token: &str) -> bool {
+        matches!(self.0.cached(token), Some(Ok(_)))
+    }
+
+    /// The cache's ready entries and the bytes they hold.
+    pub fn cache_size(&self) -> (usize, usize) {
+        self.0.cache_size()
+    }
+}

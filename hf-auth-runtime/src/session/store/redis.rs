@@ -152,7 +152,6 @@ impl RedisStore {
 
     /// The shared connection (for other data of hf-auth in the same Redis, such as the token
     /// cache), and the key prefix.
-    #[allow(dead_code)] // until the token cache is shared (issue 15.6)
     pub(crate) fn connection(&self) -> (ConnectionManager, &str) {
         (self.conn.clone(), &self.prefix)
     }

@@ -1,0 +1,285 @@
+//! The shared cache against a real `redis-server` (the test kit's) and the test kit's whoami:
+//! two `BearerAuth`s sharing one Redis stand for two replicas.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::*;
+use crate::{
+    bearer::{BearerAuth, BearerConfig},
+    testing::{RedisServer, TestProvider, TestUser, TokenKind, WhoamiFault},
+    Role,
+};
+
+const PREFIX: &str = "hf-auth:";
+
+fn redis_server() -> RedisServer {
+    RedisServer::start().expect("a test redis-server (apt-get install redis-server)")
+}
+
+async fn connection(server: &RedisServer) -> ConnectionManager {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(1)))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(200));
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_connection_manager_with_config(config)
+        .await
+        .expect("connect to the test redis-server")
+}
+
+/// A replica: its own local cache and whoami client, the shared Redis.
+async fn replica(provider: &TestProvider, server: &RedisServer) -> Arc<BearerAuth> {
+    let mut auth = BearerAuth::new(BearerConfig::new(provider.whoami_url())).unwrap();
+    auth.with_shared_cache(SharedTokenCache::new(connection(server).await, PREFIX));
+    Arc::new(auth)
+}
+
+/// Every key in Redis and its value.
+async fn everything(server: &RedisServer) -> Vec<(String, Vec<u8>)> {
+    let mut conn = connection(server).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    for k in keys {
+        let v: Vec<u8> = redis::cmd("GET")
+            .arg(&k)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        all.push((k, v));
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_call_whoami_once_per_token_and_redis_never_sees_a_token() {
+    let server = redis_server();
+    let provider = TestProvider::start().await;
+    // Slow enough that the replicas' requests for a token overlap.
+    provider.set_whoami_delay(Duration::from_millis(150));
+    let (a, b) = (
+        replica(&provider, &server).await,
+        replica(&provider, &server).await,
+    );
+    let tokens: Vec<String> = (0..10)
+        .map(|i| {
+            let user = TestUser::new(&format!("user-{i}")).org("acme", Role::Write);
+            provider.mint_token(&user, TokenKind::Read)
+        })
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, token) in tokens.iter().enumerate() {
+        for r in [&a, &b, &a, &b] {
+            let (r, token) = (r.clone(), token.clone());
+            set.spawn(async move { (i, token.clone(), r.identify(&token).await) });
+        }
+    }
+    while let Some(done) = set.join_next().await {
+        let (i, token, outcome) = done.unwrap();
+        let session = outcome.expect("a valid token");
+        assert_eq!(session.handle, format!("user-{i}"));
+        assert_eq!(session.orgs.len(), 1);
+        assert_eq!(
+            session.access_token, token,
+            "the replica puts its token back"
+        );
+    }
+    assert_eq!(
+        provider.whoami_requests(),
+        10,
+        "once per token, not per replica"
+    );
+
+    // A third replica started later gets every answer from Redis.
+    let c = replica(&provider, &server).await;
+    for t in &tokens {
+        assert!(c.identify(t).await.is_ok());
+    }
+    assert_eq!(provider.whoami_requests(), 10);
+
+    // Redis holds one value per token under the hash, locks are gone, no token anywhere, and
+    // each value expires within the TTL.
+    let stored = everything(&server).await;
+    assert_eq!(
+        stored.len(),
+        10,
+        "{:?}",
+        stored.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
+    for (key, value) in &stored {
+        let hash = key.strip_prefix("hf-auth:token:").expect("a token key");
+        assert!(
+            hash.len() == 64 && hash.bytes().all(|c| c.is_ascii_hexdigit()),
+            "{key}"
+        );
+        for t in &tokens {
+            let t = t.as_bytes();
+            assert!(!value.windows(t.len()).any(|w| w == t), "a token in Redis");
+            assert!(!key.as_bytes().windows(t.len()).any(|w| w == t));
+        }
+    }
+    let mut conn = connection(&server).await;
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&stored[0].0)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pttl > 290_000 && pttl <= 300_000, "{pttl} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negative_outcome_is_shared() {
+    let server = redis_server();
+    let provider = TestProvider::start().await;
+    let (a, b) = (
+        replica(&provider, &server).await,
+        replica(&provider, &server).await,
+    );
+    let unknown = "hf_thisTokenWasNeverMintedByTheProvider";
+    assert_eq!(
+        a.identify(unknown).await.err(),
+        Some(BearerError::InvalidToken)
+    );
+    assert_eq!(
+        b.identify(unknown).await.err(),
+        Some(BearerError::InvalidToken)
+    );
+    assert_eq!(provider.whoami_requests(), 1);
+
+    let org_token = provider.mint_token(
+        &TestUser::new("carol").org("acme", Role::Admin),
+        TokenKind::Org,
+    );
+    let refused = a.identify(&org_token).await.err();
+    assert!(
+        matches!(refused, Some(BearerError::Refused { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        b.identify(&org_token).await.err(),
+        refused,
+        "the same reason"
+    );
+    assert_eq!(provider.whoami_requests(), 2);
+
+    // Stored for the short negative TTL only.
+    let key = format!(
+        "hf-auth:token:{}",
+        hex(&crate::bearer::cache::hash_token(unknown))
+    );
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut connection(&server).await)
+        .await
+        .unwrap();
+    assert!(pttl > 0 && pttl <= 30_000, "{pttl} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_whoami_is_not_shared_and_never_admits() {
+    let server = redis_server();
+    let provider = TestProvider::start().await;
+    let (a, b) = (
+        replica(&provider, &server).await,
+        replica(&provider, &server).await,
+    );
+    let token = provider.mint_token(&TestUser::new("dave"), TokenKind::Write);
+    provider.set_whoami_fault(WhoamiFault::ServerError {
+        retry_after_secs: 1,
+    });
+    assert!(matches!(
+        a.identify(&token).await,
+        Err(BearerError::Unavailable { .. })
+    ));
+    assert!(
+        everything(&server).await.is_empty(),
+        "nothing shared, lock released"
+    );
+    provider.set_whoami_fault(WhoamiFault::None);
+    assert!(b.identify(&token).await.is_ok(), "b asks whoami itself");
+    assert!(a.identify(&token).await.is_ok());
+    assert_eq!(provider.whoami_requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_tokens_are_still_checked_with_whoami() {
+    let mut server = redis_server();
+    let provider = TestProvider::start().await;
+    let a = replica(&provider, &server).await;
+    let b = replica(&provider, &server).await;
+    let before = provider.mint_token(&TestUser::new("erin"), TokenKind::Read);
+    assert!(a.identify(&before).await.is_ok());
+
+    server.kill();
+    let started = Instant::now();
+    // b has never seen it: Redis is gone, so b asks whoami.
+    assert!(b.identify(&before).await.is_ok());
+    let fresh = provider.mint_token(&TestUser::new("frank"), TokenKind::Read);
+    assert!(a.identify(&fresh).await.is_ok());
+    assert_eq!(
+        b.identify("hf_unknownWhileRedisIsDown").await.err(),
+        Some(BearerError::InvalidToken),
+        "never admitted without a check"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered without waiting for Redis: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(provider.whoami_requests(), 4);
+
+    // Redis back (empty): sharing resumes by itself once the replicas try it again (after
+    // the skip window; the connection manager reconnects in the background).
+    server.restart().expect("redis-server restarts");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let shared = loop {
+        assert!(Instant::now() < deadline, "never shared again");
+        tokio::time::sleep(SKIP_AFTER_FAILURE + Duration::from_millis(100)).await;
+        let token = provider.mint_token(&TestUser::new("grace"), TokenKind::Read);
+        assert!(a.identify(&token).await.is_ok());
+        if !everything(&server).await.is_empty() {
+            break token;
+        }
+    };
+    let calls = provider.whoami_requests();
+    assert!(b.identify(&shared).await.is_ok());
+    assert_eq!(provider.whoami_requests(), calls, "b used a's answer");
+}
+
+#[test]
+fn stored_outcomes_round_trip_without_the_token() {
+    let mut session = crate::session::tests::user_in_orgs(3);
+    session.access_token = "hf_secretsecretsecret".into();
+    let bytes = encode(&Ok(Arc::new(session.clone()))).unwrap();
+    assert!(!bytes.windows(6).any(|w| w == b"secret"));
+    let Ok(Ok(back)) = decode(&bytes, "hf_secretsecretsecret") else {
+        panic!("decodes")
+    };
+    assert!(*back == session, "the same session");
+    let why = hf_auth_scopes::tokens::refusal(Some("org"), None).unwrap();
+    for outcome in [
+        Err(BearerError::InvalidToken),
+        Err(BearerError::Refused { why }),
+    ] {
+        let bytes = encode(&outcome).unwrap();
+        assert_eq!(decode(&bytes, "t").unwrap().err(), outcome.err());
+    }
+    assert!(encode(&Err(BearerError::Unavailable {
+        retry_after: Duration::from_secs(1)
+    }))
+    .is_none());
+    for corrupt in [&b""[..], b"x", b"i1", b"v\xff\xff"] {
+        assert!(decode(corrupt, "t").is_err(), "{corrupt:?}");
+    }
+}
