@@ -2,7 +2,8 @@
 # building the bench servers of bench/, starting them, and the sessions A, B and C use.
 # Expects ROOT, OUT, TARGET_DIR and a `die` function; sets BIN, PIDS and, through
 # `start_servers`, HF_URL, HF_PID, HF_COOKIE, HF_TOKEN, LOGIN_URL, LOGIN_PID, LOGIN_COOKIE, URL,
-# COOKIE, AUTH (the credentials header of each route), LABEL.
+# COOKIE, AUTH (the credentials header of each route), LABEL, and APPS (the routes measured:
+# A B C D, plus E and F with STORE=1, which starts a redis-server on 127.0.0.1 for them).
 
 # need_packages PROGRAM=PACKAGE...: installs the Debian packages of the missing programs.
 need_packages() {
@@ -49,6 +50,17 @@ start_servers() {
   local wrapper=()
   while [[ $1 != -- ]]; do wrapper+=("$1"); shift; done
   shift
+  APPS=(A B C D)
+  if [[ ${STORE:-0} == 1 ]]; then
+    need_packages redis-server=redis-server
+    local port=$((20000 + RANDOM % 40000))
+    redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize yes \
+      --pidfile "$OUT/redis.pid" --logfile "$OUT/redis.log" >/dev/null || die "redis-server did not start"
+    trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [[ -f $OUT/redis.pid ]] && kill "$(cat "$OUT/redis.pid")" 2>/dev/null || true' EXIT
+    for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    export BENCH_REDIS_URL="redis://127.0.0.1:$port/0"
+    APPS+=(E F)
+  fi
   start HF -- "${wrapper[@]}" "$BIN" hf "$@"
   for _ in $(seq 1 100); do grep -q '^cookie: ' "$OUT/HF.stdout" && break; sleep 0.1; done
   HF_COOKIE=$(sed -n 's/^cookie: //p' "$OUT/HF.stdout" | head -n1)
@@ -67,6 +79,18 @@ start_servers() {
     [D]="Authorization: Bearer $HF_TOKEN")
   declare -gA LABEL=([A]="hf-auth #[hf_login]" [B]="unprotected" [C]="axum-login"
     [D]="hf-auth #[hf_login], cached bearer token")
+  if [[ ${STORE:-0} == 1 ]]; then
+    local e f
+    for _ in $(seq 1 100); do grep -q '^stored-cookie /me-stored-nocache: ' "$OUT/HF.stdout" && break; sleep 0.1; done
+    e=$(sed -n 's|^stored-cookie /me-stored: ||p' "$OUT/HF.stdout" | head -n1)
+    f=$(sed -n 's|^stored-cookie /me-stored-nocache: ||p' "$OUT/HF.stdout" | head -n1)
+    [[ -n $e && -n $f ]] || die "the hf server printed no stored-session cookies"
+    URL[E]="$HF_URL/me-stored"; URL[F]="$HF_URL/me-stored-nocache"
+    COOKIE[E]="$e"; COOKIE[F]="$f"
+    AUTH[E]="Cookie: $e"; AUTH[F]="Cookie: $f"
+    LABEL[E]="hf-auth, server-side session (replica cache)"
+    LABEL[F]="hf-auth, server-side session (Redis per request)"
+  fi
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

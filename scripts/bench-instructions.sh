@@ -39,7 +39,7 @@ done
 build_servers
 # valgrind runs the server in its own process: the dumps of server PID are cg.PID.N.
 start_servers valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" --
-declare -A SERVER=([A]=HF [B]=HF [C]=LOGIN [D]=HF)
+declare -A SERVER=([A]=HF [B]=HF [C]=LOGIN [D]=HF [E]=HF [F]=HF)
 
 # dumps PID: the callgrind dumps of server PID, newest first.
 dumps() { ls -t "$OUT/cg.$1" "$OUT/cg.$1".* 2>/dev/null || true; }
@@ -69,10 +69,10 @@ count() {
 }
 
 echo "warming up"
-for x in A B C D; do count "$x" 0 >/dev/null; done
+for x in "${APPS[@]}"; do count "$x" 0 >/dev/null; done
 printf 'round\tapp\tinstructions_per_request\n' >"$OUT/results.tsv"
 for r in $(seq 1 "$ROUNDS"); do
-  for x in A B C D; do
+  for x in "${APPS[@]}"; do
     per=$(count "$x" "$r")
     printf '%s\t%s\t%s\n' "$r" "$x" "$per" >>"$OUT/results.tsv"
     printf '  round %s %s: %s instructions per request\n' "$r" "$x" "$per"
@@ -86,7 +86,7 @@ A=$(med A); B=$(med B); C=$(med C); D=$(med D)
   echo
   echo "| app | instructions per request | added by the protection | rate relative to unprotected |"
   echo "|---|---:|---:|---:|"
-  for x in A B C D; do
+  for x in "${APPS[@]}"; do
     v=$(med "$x")
     awk -v l="${LABEL[$x]}" -v v="$v" -v b="$B" \
       'BEGIN { printf "| %s | %.0f | %.0f | %.3f |\n", l, v, v - b, b / v }'

@@ -16,6 +16,7 @@
 #
 #   scripts/bench-load.sh                       # defaults below, about 6 minutes
 #   DURATION=5 ROUNDS=6 CONNS="1 32 256" SESSIONS=100000 scripts/bench-load.sh
+#   STORE=1 scripts/bench-load.sh               # also E and F: server-side sessions in a local Redis
 #
 # Every run is checked: any non-2xx answer (wrk's "Non-2xx or 3xx responses") fails the script.
 # Requests carry `Accept: application/json`, so a session hf-auth refuses answers 401, not a
@@ -55,7 +56,7 @@ start_servers taskset -c "$SERVER_CPU" -- --mint "$SESSIONS" "$OUT/cookies.txt"
 
 # The checks wrk cannot make: right answers with the cookie, refusals without.
 code() { curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: application/json' "$@"; }
-for x in A B C D; do
+for x in "${APPS[@]}"; do
   [[ $(code -H "${AUTH[$x]}" "${URL[$x]}") == 200 ]] || die "$x does not answer 200 with its credentials"
 done
 [[ $(code "${URL[A]}") == 401 ]] || die "A answers without a session"
@@ -92,16 +93,16 @@ run() {
   CPU_NS=$(( $(cpu_ns "${SERVER_PID[$x]}") - before ))
 }
 
-SERVER_PID=([A]=$HF_PID [B]=$HF_PID [C]=$LOGIN_PID [D]=$HF_PID)
+SERVER_PID=([A]=$HF_PID [B]=$HF_PID [C]=$LOGIN_PID [D]=$HF_PID [E]=$HF_PID [F]=$HF_PID)
 echo "warming up"
-for x in A B C D; do run "$x" 32 2 "$OUT/warmup-$x.txt"; done
+for x in "${APPS[@]}"; do run "$x" 32 2 "$OUT/warmup-$x.txt"; done
 
 printf 'conns\tround\tapp\treq_s\tp50_us\tp99_us\tcpu_us_per_req\n' >"$OUT/results.tsv"
-ORDER=(A B C D)
+ORDER=("${APPS[@]}")
 for c in $CONNS; do
   for r in $(seq 1 "$ROUNDS"); do
-    for k in 0 1 2 3; do
-      x=${ORDER[$(( (r - 1 + k) % 4 ))]}
+    for k in $(seq 0 $(( ${#APPS[@]} - 1 ))); do
+      x=${ORDER[$(( (r - 1 + k) % ${#APPS[@]} ))]}
       f="$OUT/run-c$c-r$r-$x.txt"
       run "$x" "$c" "$DURATION" "$f"
       rps=$(awk '/^Requests\/sec/ { print $2 }' "$f")
@@ -175,7 +176,7 @@ spread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f–%.2f", v[1], v[NR]
   echo "|---:|---|---:|---:|---:|---:|"
   for c in $CONNS; do
     b=$(col "$c" B 4)
-    for x in A B C D; do
+    for x in "${APPS[@]}"; do
       rps=$(col "$c" "$x" 4)
       printf '| %s | %s | %.0f | %.3f | %.1f | %.1f |\n' "$c" "${LABEL[$x]}" "$rps" \
         "$(awk -v a="$rps" -v b="$b" 'BEGIN { print a / b }')" "$(col "$c" "$x" 5)" "$(col "$c" "$x" 6)"
@@ -194,6 +195,18 @@ spread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f–%.2f", v[1], v[NR]
       "$(ratios "$c" C B | median)" "$(ratios "$c" C B | spread)" \
       "$(ratios "$c" A C | median)" "$(ratios "$c" A C | spread)"
   done
+  if [[ ${STORE:-0} == 1 ]]; then
+    echo
+    echo "Server-side sessions (Redis on 127.0.0.1), requests/s over unprotected within each round:"
+    echo
+    echo "| conns | replica cache / unprotected | spread | Redis per request / unprotected | spread |"
+    echo "|---:|---:|---|---:|---|"
+    for c in $CONNS; do
+      printf '| %s | %.3f | %s | %.3f | %s |\n' "$c" \
+        "$(ratios "$c" E B | median)" "$(ratios "$c" E B | spread)" \
+        "$(ratios "$c" F B | median)" "$(ratios "$c" F B | spread)"
+    done
+  fi
   echo
   echo "Server CPU time per request (user + kernel, all threads; what the hypervisor steals is not"
   echo "in it), and the requests one CPU-second serves relative to unprotected: the unprotected"

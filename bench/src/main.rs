@@ -5,6 +5,9 @@
 //!                                 # B: GET /me-open, the same handler without protection
 //!                                 # D: GET /me-token, the same #[hf_login] handler for API
 //!                                 #    clients (real mode at an in-process test provider)
+//!                                 # E, F: GET /me-stored, /me-stored-nocache, A's handler with
+//!                                 #    server-side sessions in the Redis at BENCH_REDIS_URL, with
+//!                                 #    and without the replica cache (only when it is set)
 //! load-bench login                # C: GET /me behind axum-login + tower-sessions (MemoryStore),
 //!                                 #    POST /login signs the one user in
 //! ```
@@ -123,16 +126,35 @@ async fn serve_hf(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     // hf-auth's layers, as in an app that does not use hf-auth at all.
     let protected = auth.attach(Router::new().route("/me", get(me)));
     let api_protected = Router::new().route("/me-token", get(me)).layer(api.layer());
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/me-open", get(me_open))
         .merge(protected)
         .merge(api_protected);
+    // E and F: server-side sessions in the Redis at BENCH_REDIS_URL (bench-common.sh starts
+    // one with STORE=1), E with each replica's cache, F asking Redis on every request.
+    let mut stored_cookies = Vec::new();
+    if let Ok(url) = std::env::var("BENCH_REDIS_URL") {
+        for (path, cache) in [("/me-stored", true), ("/me-stored-nocache", false)] {
+            let stored = HfAuth::builder()
+                .scopes(SCOPES)
+                .mock_user(MockUser::default())
+                .session_store(url.clone())
+                .session_store_cache(cache)
+                .build()
+                .await?;
+            stored_cookies.push((path, testing::sign_in(&stored, &MockUser::default()).await));
+            app = app.merge(Router::new().route(path, get(me)).layer(stored.layer()));
+        }
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on http://{}", listener.local_addr()?);
     println!(
         "cookie: {}",
         testing::session_cookie(&auth, &MockUser::default())
     );
+    for (path, cookie) in &stored_cookies {
+        println!("stored-cookie {path}: {cookie}");
+    }
     // Checked once now (one whoami call); the runs are cached checks.
     let addr = listener.local_addr()?;
     let serving = tokio::spawn(async move { axum::serve(listener, app).await });
