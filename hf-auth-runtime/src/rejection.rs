@@ -27,6 +27,7 @@ use crate::{
 
 /// Why a signed-in user may not call a handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Denial {
     /// These required scopes were not granted.
     MissingScopes(Vec<&'static str>),
