@@ -63,6 +63,30 @@ async function consent(page, button) {
   await page.getByRole("button", { name: button, exact: true }).click();
 }
 
+// On the consent page of a step-up for `path`: Deny lands on the same 403 page, signed in still,
+// without a loop; then "Grant access" and Authorize give the page.
+async function declineThenGrant(page, context, navigations, base, path) {
+  await consent(page, "Deny");
+  await page.waitForURL(`${base}${path}`);
+  await page.getByRole("link", { name: "Grant access" }).waitFor();
+  await page.waitForTimeout(500);
+  assert.equal(page.url(), `${base}${path}`, "it stays on the 403 page");
+  assert.ok(navigations.length <= 4, `no loop: ${navigations.join(" -> ")}`);
+  const stillSignedIn = await context.request.get(`${base}/me`, {
+    headers: { accept: "application/json" },
+    maxRedirects: 0,
+  });
+  assert.equal(stillSignedIn.status(), 200, "a declined step-up keeps the session");
+
+  navigations.length = 0;
+  await page.getByRole("link", { name: "Grant access" }).click();
+  await consent(page, "Authorize");
+  await page.waitForURL(`${base}${path}`);
+  const response = await page.reload();
+  assert.equal(response.status(), 200);
+  assert.ok(navigations.length <= 5, `no loop: ${navigations.join(" -> ")}`);
+}
+
 describe("step-up consent in Chromium", { timeout: 120_000 }, () => {
   test("decline gives the same 403 page, grant gives the page, no loop", async () => {
     const context = await browser.newContext();
@@ -81,7 +105,7 @@ describe("step-up consent in Chromium", { timeout: 120_000 }, () => {
       const me = JSON.parse(await page.locator("body").innerText());
       assert.ok(me.orgs.some((o) => o.preferred_username === "acme" && !o.roleInOrg), JSON.stringify(me));
 
-      let response = await page.goto(`${base}/acme/admin`);
+      const response = await page.goto(`${base}/acme/admin`);
       assert.equal(response.status(), 403);
       const grant = page.getByRole("link", { name: "Grant access" });
       await grant.waitFor();
@@ -96,26 +120,7 @@ describe("step-up consent in Chromium", { timeout: 120_000 }, () => {
       const authorize = new URL(page.url());
       assert.equal(authorize.searchParams.get("prompt"), "consent");
       assert.match(authorize.searchParams.get("orgIds") ?? "", /^[0-9a-f]{24}$/);
-      await consent(page, "Deny");
-      await page.waitForURL(`${base}/acme/admin`);
-      await page.getByRole("link", { name: "Grant access" }).waitFor();
-      await page.waitForTimeout(500);
-      assert.equal(page.url(), `${base}/acme/admin`, "it stays on the 403 page");
-      assert.ok(navigations.length <= 4, `no loop: ${navigations.join(" -> ")}`);
-      const stillSignedIn = await context.request.get(`${base}/me`, {
-        headers: { accept: "application/json" },
-        maxRedirects: 0,
-      });
-      assert.equal(stillSignedIn.status(), 200, "a declined step-up keeps the session");
-
-      // Grant: the page.
-      navigations.length = 0;
-      await page.getByRole("link", { name: "Grant access" }).click();
-      await consent(page, "Authorize");
-      await page.waitForURL(`${base}/acme/admin`);
-      response = await page.reload();
-      assert.equal(response.status(), 200);
-      assert.ok(navigations.length <= 5, `no loop: ${navigations.join(" -> ")}`);
+      await declineThenGrant(page, context, navigations, base, "/acme/admin");
     } finally {
       await context.close();
     }
@@ -140,7 +145,7 @@ describe("step-up consent in Chromium", { timeout: 120_000 }, () => {
       const me = JSON.parse(await page.locator("body").innerText());
       assert.deepEqual(me.scopes, ["openid", "profile"], JSON.stringify(me));
 
-      let response = await page.goto(`${b}/write`);
+      const response = await page.goto(`${b}/write`);
       assert.equal(response.status(), 403);
       const grant = page.getByRole("link", { name: "Grant access" });
       await grant.waitFor();
@@ -154,26 +159,7 @@ describe("step-up consent in Chromium", { timeout: 120_000 }, () => {
       const authorize = new URL(page.url());
       assert.equal(authorize.searchParams.get("prompt"), "consent");
       assert.ok(authorize.searchParams.get("scope").split(" ").includes("write-repos"), page.url());
-      await consent(page, "Deny");
-      await page.waitForURL(`${b}/write`);
-      await page.getByRole("link", { name: "Grant access" }).waitFor();
-      await page.waitForTimeout(500);
-      assert.equal(page.url(), `${b}/write`, "it stays on the 403 page");
-      assert.ok(navigations.length <= 4, `no loop: ${navigations.join(" -> ")}`);
-      const stillSignedIn = await context.request.get(`${b}/me`, {
-        headers: { accept: "application/json" },
-        maxRedirects: 0,
-      });
-      assert.equal(stillSignedIn.status(), 200, "a declined step-up keeps the session");
-
-      // Grant: the page, and the scopes accumulated.
-      navigations.length = 0;
-      await page.getByRole("link", { name: "Grant access" }).click();
-      await consent(page, "Authorize");
-      await page.waitForURL(`${b}/write`);
-      response = await page.reload();
-      assert.equal(response.status(), 200);
-      assert.ok(navigations.length <= 5, `no loop: ${navigations.join(" -> ")}`);
+      await declineThenGrant(page, context, navigations, b, "/write");
       const after = await (await context.request.get(`${b}/me`, { headers: { accept: "application/json" } })).json();
       assert.ok(after.scopes.includes("write-repos") && after.scopes.includes("profile"), JSON.stringify(after));
     } finally {

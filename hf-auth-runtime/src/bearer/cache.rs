@@ -588,6 +588,22 @@ mod tests {
         assert!(matches!(cache.lookup(cache.key("t"), now), Lookup::Lead(_)));
     }
 
+    /// Caches `n` valid tokens `token-0`, `token-1`, ..., each expiring a second after the one
+    /// before, and runs `after_each` after each.
+    fn fill_tokens(cache: &TokenCache, n: u64, now: Instant, after_each: impl Fn(&TokenCache)) {
+        for i in 0..n {
+            let t = format!("token-{i}");
+            fill(
+                cache,
+                &t,
+                Ok(session(&t, 0)),
+                Duration::from_secs(60 + i),
+                now,
+            );
+            after_each(cache);
+        }
+    }
+
     #[test]
     fn bounded_in_entries() {
         let cache = TokenCache::new(Bounds {
@@ -595,16 +611,7 @@ mod tests {
             max_bytes: usize::MAX / 2,
         });
         let now = Instant::now();
-        for i in 0..1000 {
-            let t = format!("token-{i}");
-            fill(
-                &cache,
-                &t,
-                Ok(session(&t, 0)),
-                Duration::from_secs(60 + i),
-                now,
-            );
-        }
+        fill_tokens(&cache, 1000, now, |_| {});
         assert!(cache.len() <= 64, "{} entries", cache.len());
         assert!(cache.len() >= 32, "{} entries", cache.len());
         // The newest (latest to expire) survive.
@@ -619,18 +626,10 @@ mod tests {
             max_bytes: 100 * 300,
         });
         let now = Instant::now();
-        for i in 0..2000 {
-            let t = format!("token-{i}");
-            fill(
-                &cache,
-                &t,
-                Ok(session(&t, 0)),
-                Duration::from_secs(60 + i),
-                now,
-            );
+        fill_tokens(&cache, 2000, now, |cache| {
             assert!(cache.len() <= 100, "{} entries", cache.len());
             assert!(cache.bytes() <= 100 * 300, "{} bytes", cache.bytes());
-        }
+        });
         assert!(cache.len() >= 50, "{} entries", cache.len());
     }
 
