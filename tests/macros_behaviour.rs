@@ -89,6 +89,14 @@ async fn org_admin() -> &'static str {
     "admin"
 }
 
+/// `#[axum::debug_handler]` above ours: it expands first and keeps a checked copy of the
+/// handler, and our attribute still guards the handler the router calls.
+#[axum::debug_handler]
+#[hf_login(scopes = "write-repos")]
+async fn debugged(Path(id): Path<u32>, user: HfUser) -> String {
+    format!("{} debugged {id}", user.handle())
+}
+
 /// Handlers as associated functions of a type: `#[handlers]` on the `impl` block.
 struct Api;
 
@@ -130,6 +138,7 @@ async fn app() -> (HfAuth, Router) {
         .route("/api/publish", get(Api::publish))
         .route("/api/acme", get(Api::acme_writers))
         .route("/orgs/{org}", get(org_page))
+        .route("/debugged/{id}", get(debugged))
         .route("/orgs/{org}/settings", get(org_admin))
         .nest(
             "/nested/{team}",
@@ -341,6 +350,36 @@ async fn the_guard_runs_before_the_body_extractor() {
         StatusCode::BAD_REQUEST,
         "then the handler's own extractors run"
     );
+}
+
+#[tokio::test]
+async fn debug_handler_above_our_attribute_still_guards_first() {
+    let (auth, app) = app().await;
+    let reader = testing::session_cookie(&auth, &MockUser::new("bob").scopes("openid read-repos"));
+    let writer = testing::session_cookie(&auth, &MockUser::new("carol").scopes("write-repos"));
+    // The guard runs before the handler's first extractor: a signed-out caller with a path
+    // that `Path<u32>` cannot parse learns that it must sign in, not that the path is bad.
+    for uri in ["/debugged/7", "/debugged/not-a-number"] {
+        assert_signed_out_rejected(&app, &auth, uri).await;
+    }
+    assert_forbidden(&app, "/debugged/7", &reader).await;
+    assert_eq!(
+        assert_ok(&app, "/debugged/7", &writer).await,
+        "carol debugged 7"
+    );
+    let r = get_as(&app, Client::Api, "/debugged/x", Some(&writer)).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "then the handler's own extractors run"
+    );
+    // debug_handler's copy of the handler carries our attribute too: registered once all the
+    // same.
+    let registered = route_requirements()
+        .into_iter()
+        .filter(|r| r.handler == "debugged" && r.module_path == "macros_behaviour")
+        .count();
+    assert_eq!(registered, 1);
 }
 
 #[tokio::test]

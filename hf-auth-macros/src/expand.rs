@@ -2,8 +2,12 @@
 //!
 //! The function is re-emitted piece by piece (tracing-attributes style): its attributes,
 //! visibility, signature tokens, return type and body keep their own spans, and the only change
-//! is one extra first parameter, the guard extractor. Generated code names nothing but
-//! `<runtime>::__private::...`.
+//! is that the guard extractor runs before the handler's first extractor: that parameter
+//! `pat: Ty` becomes `(_, pat): (Guarded<G>, Ty)`, a tuple axum extracts left to right. The
+//! function keeps its number of parameters, so an attribute above ours that copies the function
+//! and calls it with its original arguments (`#[axum::debug_handler]`) still compiles. Leading
+//! `State<_>` parameters are left as written; a handler with no other parameter gains one,
+//! `_: Guarded<G>`, first. Generated code names nothing but `<runtime>::__private::...`.
 
 use crate::parse::{MaybeItemFn, OurAttr};
 use crate::validate::{unraw, Requirement};
@@ -11,8 +15,8 @@ use hf_auth_scopes::Role;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
-/// The guard type, its requirement, its registration, and the function with the guard as its
-/// first parameter (so it runs before every other extractor, body extractors included).
+/// The guard type, its requirement, its registration, and the function whose first extractor
+/// is the guard (so it runs before every other extractor, body extractors included).
 pub fn expand(func: MaybeItemFn, req: &Requirement, attrs: &[OurAttr]) -> TokenStream {
     let guard = format_ident!("__hf_auth_guard_{}", func.sig.ident);
     let handler = unraw(&func.sig.ident);
@@ -66,7 +70,8 @@ pub fn expand_parts(
     let stacked = mark_stacked_used(attrs);
     let line = quote_spanned!(ident.span()=> ::core::line!());
 
-    // `async fn name<'a>(GUARD, inputs...) -> output where ... { body }`, pieces as written.
+    // `async fn name<'a>(inputs with the guard...) -> output where ... { body }`, pieces as
+    // written.
     let syn::Signature {
         constness,
         asyncness,
@@ -82,9 +87,24 @@ pub fn expand_parts(
     } = &sig;
     let where_clause = &generics.where_clause;
     let mut params = TokenStream::new();
+    let guard_ty = quote!(#p::Guarded<#guard>);
     paren_token.surround(&mut params, |tokens| {
-        tokens.extend(quote!(_: #p::Guarded<#guard>,));
-        inputs.to_tokens(tokens);
+        match guarded_input(inputs) {
+            None => tokens.extend(quote!(_: #guard_ty,)),
+            Some(at) => {
+                for pair in inputs.pairs() {
+                    let (arg, comma) = pair.into_tuple();
+                    match arg {
+                        syn::FnArg::Typed(t) if std::ptr::eq(t, at) => {
+                            let syn::PatType { attrs, pat, ty, .. } = t;
+                            tokens.extend(quote!(#(#attrs)* (_, #pat): (#guard_ty, #ty)));
+                        }
+                        other => other.to_tokens(tokens),
+                    }
+                    comma.to_tokens(tokens);
+                }
+            }
+        }
         if let Some(variadic) = variadic {
             if !inputs.empty_or_trailing() {
                 tokens.extend(quote!(,));
@@ -131,6 +151,26 @@ pub fn expand_parts(
         #body
     };
     (items, func)
+}
+
+/// The parameter the guard is paired with: the first one that is not a `State<_>`. Extracting
+/// the state reads nothing of the request, and an attribute such as `#[axum::debug_handler]`
+/// below ours infers the state's type from each `State<T>` it can see, so those stay as
+/// written. `None` when there is no other parameter: then the guard is a parameter of its own.
+fn guarded_input(
+    inputs: &syn::punctuated::Punctuated<syn::FnArg, syn::Token![,]>,
+) -> Option<&syn::PatType> {
+    inputs.iter().find_map(|arg| match arg {
+        syn::FnArg::Typed(t) if !is_state(&t.ty) => Some(t),
+        // `validate` has refused a `self` parameter already.
+        _ => None,
+    })
+}
+
+/// Whether `ty` is written `State<..>` (any path ending in `State`).
+fn is_state(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "State"))
 }
 
 fn role_variant(role: Role) -> &'static str {

@@ -1,7 +1,7 @@
 //! `#[handlers]` on an `impl` block: our attributes on its associated functions. Their guard
 //! types, requirements and registrations are items an `impl` block cannot hold, so they are
 //! generated beside the block, at module level; each function stays in the block with the
-//! guard as its first parameter, as for a free function.
+//! guard in its parameters, as for a free function.
 
 use crate::{ctxt::Ctxt, expand, fallback, parse, validate};
 use proc_macro2::{Span, TokenStream};

@@ -81,9 +81,12 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 /// A hidden guard type named `__hf_auth_guard_<fn>` (with the function's visibility) holding the
 /// requirement, a registration of that requirement (the runtime checks at start-up that
 /// `OAUTH_SCOPES` covers every route, and can print the Space metadata the routes need), and the
-/// function with one extra **first** parameter, the guard extractor. The body, the return type
-/// and the other parameters are untouched, so `?`, `return`, `State`, `Path`, `Json` and
-/// `#[axum::debug_handler]` keep working.
+/// function with the guard extractor paired with its first parameter that is not a `State`:
+/// `pat: Ty` becomes `(_, pat): (Guarded<__hf_auth_guard_<fn>>, Ty)`, which axum extracts left
+/// to right, so the guard runs before every extractor that reads the request, body extractors
+/// included. A handler with no such parameter gains one, `_: Guarded<..>`, first. The body, the
+/// return type, the number of parameters and their patterns are untouched, so `?`, `return`,
+/// `State`, `Path`, `Json` and `#[axum::debug_handler]` (above or below ours) keep working.
 ///
 /// # Compile errors
 ///
@@ -104,8 +107,10 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 ///
 /// # Limits
 ///
-/// - Put our attributes **above** `#[axum::debug_handler]` (and other attributes that copy the
-///   function), so ours expand first and the others see the guard parameter.
+/// - `#[axum::debug_handler]` may go above or below our attributes, except above ours on a
+///   handler with no parameter other than `State`: debug_handler then calls its copy of the
+///   handler without the parameter ours adds (rustc's E0061, "this function takes 1 argument").
+///   Put it below ours there, as for any other attribute that copies the function.
 /// - In a stack, the attributes are recognised by their last path segment (`hf_login`,
 ///   `require_org`, also `hf_auth_runtime::hf_login`), so do not import them under other names.
 /// - On an associated function in an `impl` block, put [`macro@handlers`] on the block: the

@@ -33,8 +33,8 @@ use crate::{
 };
 
 /// An extractor that lets the handler run only when the signed-in user meets
-/// `R::REQUIREMENT`; otherwise it answers with an [`AuthRejection`]. The macros add it as the
-/// first parameter of the handlers they annotate. The user it found is kept for an [`HfUser`]
+/// `R::REQUIREMENT`; otherwise it answers with an [`AuthRejection`]. The macros pair it with the
+/// first extractor of the handlers they annotate (`(Guarded<R>, T)`), so it runs first. The user it found is kept for an [`HfUser`]
 /// parameter of the same handler, so the session is read once.
 pub struct Guarded<R: RequirementSource>(PhantomData<fn() -> R>);
 

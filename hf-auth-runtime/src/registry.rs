@@ -45,10 +45,14 @@ pub enum ScopeCheck {
     Off,
 }
 
-/// Every registered route requirement, sorted by handler.
+/// Every registered route requirement, sorted by handler, each handler once.
+///
+/// A handler can be registered twice from one place: `#[axum::debug_handler]` above our
+/// attribute keeps a copy of the function, attribute included, for its checks.
 pub fn route_requirements() -> Vec<&'static RouteRequirement> {
     let mut all: Vec<_> = inventory::iter::<RouteRequirement>.into_iter().collect();
-    all.sort_by_key(|r| (r.module_path, r.handler, r.line));
+    all.sort_by_key(|r| (r.module_path, r.handler, r.line, r.file));
+    all.dedup_by_key(|r| (r.module_path, r.handler, r.line, r.file));
     all
 }
 

@@ -1,5 +1,7 @@
-// Needs axum's `macros` feature. Our attribute goes ABOVE `#[axum::debug_handler]`, so it
-// expands first and debug_handler checks the handler with its guard parameter.
+// Needs axum's `macros` feature. Our attributes ABOVE `#[axum::debug_handler]`: ours expand
+// first and debug_handler checks the handler with the guard in it. Leading `State` parameters
+// stay as written, so debug_handler still infers the state's type from them (`update`,
+// `admin`). The other order is in debug_handler_above.rs.
 use axum::{
     extract::{Path, State},
     routing::post,
@@ -28,9 +30,16 @@ async fn members(Json(v): Json<serde_json::Value>) -> String {
     v.to_string()
 }
 
+#[require_org("acme", role = "admin")]
+#[axum::debug_handler]
+async fn admin(State(_app): State<App>) -> &'static str {
+    "admin"
+}
+
 fn main() {
     let _app: Router = Router::new()
         .route("/{id}", post(update))
         .route("/members", post(members))
+        .route("/admin", axum::routing::get(admin))
         .with_state(App);
 }

@@ -1,5 +1,6 @@
 use axum::{
     extract::{Path, Query, State},
+    http::Method,
     routing::{get, post},
     Json, Router,
 };
@@ -35,9 +36,20 @@ mod routes {
     }
 }
 
+// axum's most extractors: the guard rides in the first one, so the handler keeps its 16.
+#[hf_login]
+#[allow(clippy::too_many_arguments)]
+async fn sixteen(
+    _: Method, _: Method, _: Method, _: Method, _: Method, _: Method, _: Method, _: Method,
+    _: Method, _: Method, _: Method, _: Method, _: Method, _: Method, _: Method, user: HfUser,
+) -> String {
+    user.handle().to_owned()
+}
+
 fn main() {
     let _app: Router = Router::new()
         .route("/{owner}/{repo}/comment", post(routes::comment))
         .route("/me", get(routes::optional_user))
+        .route("/sixteen", get(sixteen))
         .with_state(App { name: "demo" });
 }
