@@ -4,7 +4,7 @@
 
 use axum::{
     body::Body,
-    extract::Path,
+    extract::{Path, State},
     http::{header, Method, Request, Response, StatusCode},
     routing::{get, post},
     Json, Router,
@@ -97,6 +97,15 @@ async fn debugged(Path(id): Path<u32>, user: HfUser) -> String {
     format!("{} debugged {id}", user.handle())
 }
 
+#[derive(Clone)]
+struct Greeting(&'static str);
+
+/// A handler whose only parameter is its state: the guard is a parameter of its own.
+#[hf_login]
+async fn stateful(State(greeting): State<Greeting>) -> &'static str {
+    greeting.0
+}
+
 /// Handlers as associated functions of a type: `#[handlers]` on the `impl` block.
 struct Api;
 
@@ -139,6 +148,11 @@ async fn app() -> (HfAuth, Router) {
         .route("/api/acme", get(Api::acme_writers))
         .route("/orgs/{org}", get(org_page))
         .route("/debugged/{id}", get(debugged))
+        .merge(
+            Router::new()
+                .route("/stateful", get(stateful))
+                .with_state(Greeting("hello from the state")),
+        )
         .route("/orgs/{org}/settings", get(org_admin))
         .nest(
             "/nested/{team}",
@@ -380,6 +394,17 @@ async fn debug_handler_above_our_attribute_still_guards_first() {
         .filter(|r| r.handler == "debugged" && r.module_path == "macros_behaviour")
         .count();
     assert_eq!(registered, 1);
+}
+
+#[tokio::test]
+async fn a_handler_with_only_state_is_guarded_and_gets_its_state() {
+    let (auth, app) = app().await;
+    assert_signed_out_rejected(&app, &auth, "/stateful").await;
+    let user = testing::session_cookie(&auth, &MockUser::new("dana"));
+    assert_eq!(
+        assert_ok(&app, "/stateful", &user).await,
+        "hello from the state"
+    );
 }
 
 #[tokio::test]

@@ -90,7 +90,10 @@ pub fn expand_parts(
     let guard_ty = quote!(#p::Guarded<#guard>);
     paren_token.surround(&mut params, |tokens| {
         match guarded_input(inputs) {
-            None => tokens.extend(quote!(_: #guard_ty,)),
+            None => {
+                tokens.extend(quote!(_: #guard_ty,));
+                inputs.to_tokens(tokens);
+            }
             Some(at) => {
                 for pair in inputs.pairs() {
                     let (arg, comma) = pair.into_tuple();

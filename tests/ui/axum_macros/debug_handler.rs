@@ -10,7 +10,7 @@ use axum::{
 use hf_auth_runtime::{hf_login, require_org, HfUser};
 
 #[derive(Clone)]
-struct App;
+struct App(&'static str);
 
 #[hf_login(scopes = "write-repos")]
 #[axum::debug_handler]
@@ -32,8 +32,8 @@ async fn members(Json(v): Json<serde_json::Value>) -> String {
 
 #[require_org("acme", role = "admin")]
 #[axum::debug_handler]
-async fn admin(State(_app): State<App>) -> &'static str {
-    "admin"
+async fn admin(State(app): State<App>) -> &'static str {
+    app.0
 }
 
 fn main() {
@@ -41,5 +41,5 @@ fn main() {
         .route("/{id}", post(update))
         .route("/members", post(members))
         .route("/admin", axum::routing::get(admin))
-        .with_state(App);
+        .with_state(App("demo"));
 }
