@@ -113,20 +113,24 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAutho
     if b.iter().all(|c| matches!(c, b' ' | b'\t')) {
         return Err(BadAuthorization::Empty);
     }
-    let (scheme, token) = match memchr::memchr(b' ', b) {
-        Some(i) => (&b[..i], &b[i + 1..]),
-        None => (b, &b[b.len()..]),
-    };
+    // The scheme is the first six bytes, `Bearer` in any case, then one space (a header whose
+    // first space is elsewhere has another scheme).
+    let (scheme, rest) = b.split_at_checked(6).unwrap_or((b, &[]));
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(BadAuthorization::NotBearer);
     }
-    // One table lookup per byte: this runs on every request with a token.
-    let body = token
+    let token = match rest {
+        [b' ', token @ ..] => token,
+        [] => return Err(BadAuthorization::Malformed),
+        _ => return Err(BadAuthorization::NotBearer),
+    };
+    // `token68`: one or more of its characters, then any number of `=`. One table lookup per
+    // byte and no branch in the loop: this runs on every request with a token.
+    let body = token.len() - token.iter().rev().take_while(|c| **c == b'=').count();
+    let bad = token[..body]
         .iter()
-        .position(|c| !TOKEN68[usize::from(*c)])
-        .unwrap_or(token.len());
-    let valid = body > 0 && token[body..].iter().all(|c| *c == b'=');
-    if !valid {
+        .fold(false, |bad, c| bad | !TOKEN68[usize::from(*c)]);
+    if body == 0 || bad {
         return Err(BadAuthorization::Malformed);
     }
     std::str::from_utf8(token)
