@@ -26,8 +26,8 @@ const SHARDS: usize = 16;
 pub(crate) type TokenHash = [u8; 32];
 
 /// Hashes a token, on the stack.
-pub(crate) fn hash_token(token: &str) -> TokenHash {
-    Sha256::digest(token.as_bytes()).into()
+pub(crate) fn hash_token(token: &[u8]) -> TokenHash {
+    Sha256::digest(token).into()
 }
 
 /// What a finished check answers.
@@ -222,8 +222,7 @@ impl TokenCache {
     /// token), for the index of valid tokens: two multiplications instead of SipHash over the
     /// whole token. A collision costs nothing but speed: a hit is used only if the whole token
     /// is the cached one, and only valid tokens enter the index.
-    fn fast_hash(&self, token: &str) -> u64 {
-        let b = token.as_bytes();
+    fn fast_hash(&self, b: &[u8]) -> u64 {
         // The last 16 bytes in one fixed-size load (a shorter token, zero-padded, byte by byte).
         let tail = match b.last_chunk::<16>() {
             Some(last) => u128::from_le_bytes(*last),
@@ -238,7 +237,7 @@ impl TokenCache {
     }
 
     /// The keys of `token` (its SHA-256 is computed here).
-    pub fn key(&self, token: &str) -> Key {
+    pub fn key(&self, token: &[u8]) -> Key {
         Key {
             sha: hash_token(token),
             fast: self.fast_hash(token),
@@ -254,14 +253,11 @@ impl TokenCache {
 
     /// The session of `token` if it is a valid token cached and fresh, without its SHA-256:
     /// one lookup in the fast index. No allocation: an `Arc` is cloned.
-    pub fn get_valid(&self, token: &str, now: Instant) -> Option<Arc<SessionData>> {
+    pub fn get_valid(&self, token: &[u8], now: Instant) -> Option<Arc<SessionData>> {
         let fast = self.fast_hash(token);
         let shard = self.shard(fast);
         match shard.fast.get(&fast) {
-            Some(v)
-                if v.until > now
-                    && same_token(v.session.access_token.as_bytes(), token.as_bytes()) =>
-            {
+            Some(v) if v.until > now && same_token(v.session.access_token.as_bytes(), token) => {
                 Some(v.session.clone())
             }
             _ => None,
@@ -449,14 +445,13 @@ mod tests {
         let cache = TokenCache::new(Bounds::default());
         for len in 0..40usize {
             let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
-            let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
-            assert_eq!(cache.fast_hash(&text(&a)), cache.fast_hash(&text(&a)));
+            assert_eq!(cache.fast_hash(&a), cache.fast_hash(&a.clone()));
             for i in len.saturating_sub(16)..len {
                 let mut b = a.clone();
                 b[i] = b'Z';
                 assert_ne!(
-                    cache.fast_hash(&text(&a)),
-                    cache.fast_hash(&text(&b)),
+                    cache.fast_hash(&a),
+                    cache.fast_hash(&b),
                     "length {len}, byte {i}"
                 );
             }
@@ -511,7 +506,7 @@ mod tests {
     }
 
     fn fill(cache: &TokenCache, token: &str, outcome: Outcome, ttl: Duration, now: Instant) {
-        let Lookup::Lead(l) = cache.lookup(cache.key(token), now) else {
+        let Lookup::Lead(l) = cache.lookup(cache.key(token.as_bytes()), now) else {
             panic!("{token} should be new");
         };
         cache.finish(l, outcome, Some(now + ttl), now);
@@ -528,7 +523,7 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        let key = cache.key("a");
+        let key = cache.key(b"a");
         assert!(matches!(cache.get(&key, now), Some(Ok(_))));
         assert!(cache.get(&key, now + Duration::from_secs(59)).is_some());
         assert!(cache.get(&key, now + Duration::from_secs(60)).is_none());
@@ -550,20 +545,20 @@ mod tests {
             now,
         );
         let hit = cache
-            .get_valid("hf_a", now)
+            .get_valid(b"hf_a", now)
             .expect("found by its fast hash");
         assert_eq!(hit.access_token, "hf_a");
         assert!(cache
-            .get_valid("hf_a", now + Duration::from_secs(60))
+            .get_valid(b"hf_a", now + Duration::from_secs(60))
             .is_none());
-        assert!(cache.get_valid("hf_b", now).is_none());
+        assert!(cache.get_valid(b"hf_b", now).is_none());
         // Were another token's fast hash to collide with it, its index would hold the first
         // token's session: the token comparison refuses it.
-        let (a, b) = (cache.key("hf_a"), cache.key("hf_b"));
+        let (a, b) = (cache.key(b"hf_a"), cache.key(b"hf_b"));
         let first = cache.shard(a.fast).fast[&a.fast].clone();
         cache.shard(b.fast).fast.insert(b.fast, first);
         assert!(
-            cache.get_valid("hf_b", now).is_none(),
+            cache.get_valid(b"hf_b", now).is_none(),
             "never another token's session"
         );
         cache.shard(b.fast).fast.remove(&b.fast);
@@ -575,9 +570,9 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        assert!(cache.get_valid("hf_bad", now).is_none());
+        assert!(cache.get_valid(b"hf_bad", now).is_none());
         assert!(matches!(
-            cache.get(&cache.key("hf_bad"), now),
+            cache.get(&cache.key(b"hf_bad"), now),
             Some(Err(BearerError::InvalidToken))
         ));
     }
@@ -594,22 +589,22 @@ mod tests {
             Duration::from_secs(1),
             now,
         );
-        let hit = cache.get_valid("hf_a", now).expect("a hit");
+        let hit = cache.get_valid(b"hf_a", now).expect("a hit");
         assert!(Arc::ptr_eq(&hit, &first));
         // Expired: the next lookup leads a new check, and the index drops the old session.
         let later = now + Duration::from_secs(2);
-        let Lookup::Lead(leader) = cache.lookup(cache.key("hf_a"), later) else {
+        let Lookup::Lead(leader) = cache.lookup(cache.key(b"hf_a"), later) else {
             panic!("an expired token is checked again")
         };
         assert_index_consistent(&cache);
-        assert!(cache.get_valid("hf_a", later).is_none());
+        assert!(cache.get_valid(b"hf_a", later).is_none());
         // Now revoked: cached as invalid, and never a hit of the index.
         let until = later + Duration::from_secs(30);
         cache.finish(leader, Err(BearerError::InvalidToken), Some(until), later);
         assert_index_consistent(&cache);
-        assert!(cache.get_valid("hf_a", later).is_none());
+        assert!(cache.get_valid(b"hf_a", later).is_none());
         assert!(matches!(
-            cache.get(&cache.key("hf_a"), later),
+            cache.get(&cache.key(b"hf_a"), later),
             Some(Err(BearerError::InvalidToken))
         ));
         // Valid again after the negative entry expired: the index holds the new session.
@@ -623,7 +618,7 @@ mod tests {
             again,
         );
         assert_index_consistent(&cache);
-        let hit = cache.get_valid("hf_a", again).expect("a hit");
+        let hit = cache.get_valid(b"hf_a", again).expect("a hit");
         assert!(Arc::ptr_eq(&hit, &second));
     }
 
@@ -647,15 +642,15 @@ mod tests {
         }
         assert_index_consistent(&cache);
         let last = now + Duration::from_millis(999);
-        assert!(cache.get_valid("hf_token-999", last).is_some());
-        assert!(cache.get_valid("hf_token-0", last).is_none());
+        assert!(cache.get_valid(b"hf_token-999", last).is_some());
+        assert!(cache.get_valid(b"hf_token-0", last).is_none());
     }
 
     #[test]
     fn a_flight_is_joined_then_its_outcome_cached() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let key = cache.key("t");
+        let key = cache.key(b"t");
         let Lookup::Lead(leader) = cache.lookup(key, now) else {
             panic!()
         };
@@ -679,7 +674,7 @@ mod tests {
     fn an_abandoned_flight_is_taken_over() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let key = cache.key("t");
+        let key = cache.key(b"t");
         let Lookup::Lead(leader) = cache.lookup(key, now) else {
             panic!()
         };
@@ -691,7 +686,7 @@ mod tests {
     fn an_outcome_without_until_is_not_cached() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let Lookup::Lead(l) = cache.lookup(cache.key("t"), now) else {
+        let Lookup::Lead(l) = cache.lookup(cache.key(b"t"), now) else {
             panic!()
         };
         let e = BearerError::Unavailable {
@@ -699,7 +694,10 @@ mod tests {
         };
         cache.finish(l, Err(e), None, now);
         assert_eq!(cache.len(), 0);
-        assert!(matches!(cache.lookup(cache.key("t"), now), Lookup::Lead(_)));
+        assert!(matches!(
+            cache.lookup(cache.key(b"t"), now),
+            Lookup::Lead(_)
+        ));
     }
 
     /// Caches `n` valid tokens `token-0`, `token-1`, ..., each expiring a second after the one
@@ -729,8 +727,8 @@ mod tests {
         assert!(cache.len() <= 64, "{} entries", cache.len());
         assert!(cache.len() >= 32, "{} entries", cache.len());
         // The newest (latest to expire) survive.
-        assert!(cache.get(&cache.key("token-999"), now).is_some());
-        assert!(cache.get(&cache.key("token-0"), now).is_none());
+        assert!(cache.get(&cache.key(b"token-999"), now).is_some());
+        assert!(cache.get(&cache.key(b"token-0"), now).is_none());
     }
 
     #[test]
@@ -780,7 +778,7 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        assert!(cache.get(&cache.key("huge"), now).is_none());
+        assert!(cache.get(&cache.key(b"huge"), now).is_none());
     }
 
     #[test]
@@ -811,6 +809,6 @@ mod tests {
         }
         assert!(cache.len() <= SHARDS);
         assert_index_consistent(&cache);
-        assert!(cache.get(&cache.key("old"), later).is_none());
+        assert!(cache.get(&cache.key(b"old"), later).is_none());
     }
 }

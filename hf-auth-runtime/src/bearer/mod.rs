@@ -98,7 +98,8 @@ pub(crate) enum BadAuthorization {
 
 /// The token of `Authorization: Bearer <token>`; `None` without an `Authorization` header.
 /// The scheme is matched case-insensitively; anything but one space and a `token68` is an error.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAuthorization> {
+/// As bytes: a cache hit compares bytes, so only a miss makes the text ([`token_text`]).
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&[u8]>, BadAuthorization> {
     let mut all = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = all.next() else {
         return Ok(None);
@@ -133,9 +134,13 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAutho
     if body == 0 || bad {
         return Err(BadAuthorization::Malformed);
     }
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| BadAuthorization::Malformed)
+    Ok(Some(token))
+}
+
+/// The text of a token [`bearer_token`] read, for a whoami call: `token68` is ASCII, so this
+/// never fails for such a token (any other is `Malformed`).
+pub(crate) fn token_text(token: &[u8]) -> Result<&str, BadAuthorization> {
+    std::str::from_utf8(token).map_err(|_| BadAuthorization::Malformed)
 }
 
 /// `TOKEN68[c]`: whether the byte `c` is a `token68` character other than the final `=`s.
@@ -282,11 +287,11 @@ impl BearerAuth {
     /// The answer for `token` if it is known: no await, no allocation. In mock mode every token
     /// is known, and so is a token that is not a Hugging Face token (no `hf_` prefix). While
     /// whoami asked us to back off, unknown tokens answer [`BearerError::Unavailable`].
-    pub fn cached(&self, token: &str) -> Option<Result<Arc<SessionData>, BearerError>> {
+    pub fn cached(&self, token: &[u8]) -> Option<Result<Arc<SessionData>, BearerError>> {
         if let Some(mock) = &self.mock {
             return Some(mock_answer(mock, token));
         }
-        if !token.starts_with(HF_TOKEN_PREFIX) {
+        if !token.starts_with(HF_TOKEN_PREFIX.as_bytes()) {
             return Some(Err(BearerError::InvalidToken));
         }
         let now = Instant::now();
@@ -305,9 +310,9 @@ impl BearerAuth {
     /// new whoami call.
     pub async fn identify(&self, token: &str) -> Result<Arc<SessionData>, BearerError> {
         if let Some(mock) = &self.mock {
-            return mock_answer(mock, token);
+            return mock_answer(mock, token.as_bytes());
         }
-        let key = self.cache.key(token);
+        let key = self.cache.key(token.as_bytes());
         // A follower whose leader was cancelled loops to take over; bounded.
         for _ in 0..4 {
             match self.cache.lookup(key, Instant::now()) {
@@ -472,8 +477,8 @@ impl BearerAuth {
     }
 }
 
-fn mock_answer(mock: &MockToken, token: &str) -> Outcome {
-    if bool::from(mock.token.as_bytes().ct_eq(token.as_bytes())) {
+fn mock_answer(mock: &MockToken, token: &[u8]) -> Outcome {
+    if bool::from(mock.token.as_bytes().ct_eq(token)) {
         Ok(mock.session.clone())
     } else {
         Err(BearerError::InvalidToken)
