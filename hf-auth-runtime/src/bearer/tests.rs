@@ -57,6 +57,27 @@ fn bearer_token_refuses_malformed_headers() {
     );
 }
 
+#[test]
+fn the_token68_checks_agree_on_every_byte() {
+    for c in 0..=255u8 {
+        assert_eq!(is_token68_char_simd(c), is_token68_char(c), "byte {c:#04x}");
+        assert_eq!(TOKEN68[usize::from(c)], is_token68_char(c), "byte {c:#04x}");
+        // At every place of bodies shorter than a chunk, of one or two chunks, and of one
+        // or two chunks and a part (checked in an overlapping last chunk).
+        for len in [1, 10, 16, 21, 32, 37] {
+            for at in 0..len {
+                let mut body = vec![b'a'; len];
+                body[at] = c;
+                assert_eq!(
+                    all_token68(&body),
+                    is_token68_char(c),
+                    "byte {c:#04x} at {at} of {len}"
+                );
+            }
+        }
+    }
+}
+
 /// `Bearer <token68>` as RFC 6750 spells it (the first space ends the scheme; the token is one
 /// or more `token68` characters, then `=`s), to check the faster parse of `bearer_token` with.
 fn bearer_token_reference(b: &[u8]) -> Result<Option<&[u8]>, BadAuthorization> {
