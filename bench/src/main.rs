@@ -35,8 +35,10 @@ use hf_auth_runtime::{hf_login, testing, HfAuth, HfUser, MockUser};
 use serde_json::{json, Value};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
-/// The scopes the app asks for and every user here granted.
-const SCOPES: &str = "openid profile read-repos";
+/// The scopes the app asks for and every user here granted: the mock user's and B's and C's
+/// users', and those of D's fine-grained token (which grants `read-memberships` with any
+/// permission), so that all four routes answer the same JSON, byte for byte but the `sub`.
+const SCOPES: &str = "openid profile read-memberships read-repos";
 
 /// What `/me` answers in all three apps: the same JSON from the signed-in user's profile.
 fn profile(
@@ -115,7 +117,8 @@ async fn serve_hf(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         .build()
         .await?;
     // The mock user's twin (handle and name) with a token granting the same scopes
-    // (`repo.content.read` is `read-repos`), so /me-token answers JSON of A's shape and size.
+    // (`repo.content.read` is `read-repos`, and every fine-grained token grants
+    // `read-memberships`), so /me-token answers the JSON of A's shape and size.
     let mut twin = testing::TestUser::new(MockUser::default().handle());
     twin.name = "Dev User".into();
     let token = provider.mint_token(

@@ -20,7 +20,7 @@ use axum::{
 };
 
 use crate::{
-    bearer::{bearer_token, BearerError},
+    bearer::{bearer_token, token_text, BearerError},
     context::{self, RequestCtx},
     cross_site,
     error::Escaped,
@@ -158,7 +158,10 @@ fn credentials_of<'a>(
         Ok(Some(token)) => match ctx.state.bearer.cached(token) {
             Some(Ok(session)) => Ok(Step::Ready(HfUser(session))),
             Some(Err(e)) => Err(token_error(parts, e)),
-            None => Ok(Step::Identify(token)),
+            // Not in the cache: whoami is asked, with the token's text.
+            None => token_text(token)
+                .map(Step::Identify)
+                .map_err(|bad| AuthRejection::token(TokenProblem::Header(bad))),
         },
         Ok(None) if accept == Accept::Token => Err(AuthRejection::token(TokenProblem::Missing)),
         Ok(None) => {

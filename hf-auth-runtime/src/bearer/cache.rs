@@ -1,10 +1,11 @@
 //! The cache of checked tokens: keyed by the SHA-256 of the token (the token itself is never a
 //! key), sharded, bounded in entries and in bytes, with one whoami call in flight per token.
 //!
-//! A valid token's entry is also found by a keyed 64-bit hash of the token (SipHash with this
-//! process's random key), which also picks the shard: a hit then costs no SHA-256, and is used
-//! only if the token is byte for byte the one the entry's session holds (compared in constant
-//! time), so it answers exactly what the SHA-256 lookup would.
+//! A valid token's entry is also indexed by a seeded 64-bit hash of the token (its length and
+//! last 16 bytes, with this process's random seed), which also picks the shard. The index holds
+//! what a hit needs (the entry's session and expiry), so a hit is one lookup and costs no
+//! SHA-256; it is used only if the token is byte for byte the one the session holds (compared in
+//! constant time), so it answers exactly what the SHA-256 lookup would.
 
 use std::{
     collections::HashMap,
@@ -25,8 +26,8 @@ const SHARDS: usize = 16;
 pub(crate) type TokenHash = [u8; 32];
 
 /// Hashes a token, on the stack.
-pub(crate) fn hash_token(token: &str) -> TokenHash {
-    Sha256::digest(token.as_bytes()).into()
+pub(crate) fn hash_token(token: &[u8]) -> TokenHash {
+    Sha256::digest(token).into()
 }
 
 /// What a finished check answers.
@@ -51,20 +52,22 @@ enum Entry {
 static FLIGHTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Whether two tokens are equal, in time that depends on their length only (no early exit at
-/// the first differing byte): eight bytes at a time.
+/// the first differing byte): eight bytes at a time, then the last `len % 8` bytes one at a
+/// time (fixed-size loads, no copy into a buffer).
 fn same_token(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let word = |c: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        u64::from_le_bytes(w)
-    };
-    let diff = a
-        .chunks(8)
-        .zip(b.chunks(8))
-        .fold(0u64, |acc, (x, y)| acc | (word(x) ^ word(y)));
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let diff = a8.zip(b8).fold(u64::from(tail), |acc, (x, y)| {
+        acc | (u64::from_le_bytes(x.try_into().expect("8 bytes"))
+            ^ u64::from_le_bytes(y.try_into().expect("8 bytes")))
+    });
     std::hint::black_box(diff) == 0
 }
 
@@ -93,25 +96,42 @@ impl std::hash::Hasher for DigestHasher {
     }
     fn write_usize(&mut self, _: usize) {}
     fn write_u64(&mut self, v: u64) {
-        // The fast index's keys are SipHash outputs: already uniform.
+        // The fast index's keys are outputs of a seeded multiplicative hash: already mixed.
         self.0 = v;
     }
+}
+
+/// A valid token's entry as the fast index holds it: the entry's key, and copies of what a hit
+/// answers (the same `Arc` and expiry as the entry), so that a hit needs one lookup.
+#[derive(Clone)]
+struct Valid {
+    /// The SHA-256 of the token: the key of the entry this stands for.
+    sha: TokenHash,
+    session: Arc<SessionData>,
+    until: Instant,
 }
 
 #[derive(Default)]
 struct Shard {
     map: HashMap<TokenHash, Entry, BuildDigestHasher>,
-    /// The SHA-256 of each valid token's entry, by the token's fast hash.
-    fast: HashMap<u64, TokenHash, BuildDigestHasher>,
+    /// Each valid token's entry, by the token's fast hash. An index entry exists only while
+    /// the `Ready` entry of its `sha` does and names it back (`fast`): every removal or
+    /// replacement of a ready entry unindexes it.
+    fast: HashMap<u64, Valid, BuildDigestHasher>,
     /// Bytes held by the ready entries.
     bytes: usize,
+}
+
+/// Whether the index entry at `fast` (if any) stands for the entry `key`.
+fn indexes(index: &HashMap<u64, Valid, BuildDigestHasher>, fast: u64, key: &TokenHash) -> bool {
+    index.get(&fast).is_some_and(|v| v.sha == *key)
 }
 
 impl Shard {
     /// Removes `key`'s entry from the fast index, if the index still points at it.
     fn unindex(&mut self, key: &TokenHash, fast: Option<u64>) {
         if let Some(fast) = fast {
-            if self.fast.get(&fast) == Some(key) {
+            if indexes(&self.fast, fast, key) {
                 self.fast.remove(&fast);
             }
         }
@@ -202,20 +222,22 @@ impl TokenCache {
     /// token), for the index of valid tokens: two multiplications instead of SipHash over the
     /// whole token. A collision costs nothing but speed: a hit is used only if the whole token
     /// is the cached one, and only valid tokens enter the index.
-    fn fast_hash(&self, token: &str) -> u64 {
-        let b = token.as_bytes();
+    fn fast_hash(&self, b: &[u8]) -> u64 {
+        // The last 16 bytes in one fixed-size load (a shorter token, zero-padded, byte by byte).
+        let tail = match b.last_chunk::<16>() {
+            Some(last) => u128::from_le_bytes(*last),
+            None => b.iter().rev().fold(0u128, |w, c| (w << 8) | u128::from(*c)),
+        };
         let mut h = self.seed ^ (b.len() as u64);
-        for chunk in b[b.len().saturating_sub(16)..].chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for word in [tail as u64, (tail >> 64) as u64] {
+            h = (h ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             h ^= h >> 29;
         }
         h
     }
 
     /// The keys of `token` (its SHA-256 is computed here).
-    pub fn key(&self, token: &str) -> Key {
+    pub fn key(&self, token: &[u8]) -> Key {
         Key {
             sha: hash_token(token),
             fast: self.fast_hash(token),
@@ -229,19 +251,14 @@ impl TokenCache {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The session of `token` if it is a valid token cached and fresh, without its SHA-256.
-    /// No allocation: an `Arc` is cloned.
-    pub fn get_valid(&self, token: &str, now: Instant) -> Option<Arc<SessionData>> {
+    /// The session of `token` if it is a valid token cached and fresh, without its SHA-256:
+    /// one lookup in the fast index. No allocation: an `Arc` is cloned.
+    pub fn get_valid(&self, token: &[u8], now: Instant) -> Option<Arc<SessionData>> {
         let fast = self.fast_hash(token);
         let shard = self.shard(fast);
-        let key = shard.fast.get(&fast)?;
-        match shard.map.get(key) {
-            Some(Entry::Ready {
-                outcome: Ok(session),
-                until,
-                ..
-            }) if *until > now && same_token(session.access_token.as_bytes(), token.as_bytes()) => {
-                Some(session.clone())
+        match shard.fast.get(&fast) {
+            Some(v) if v.until > now && same_token(v.session.access_token.as_bytes(), token) => {
+                Some(v.session.clone())
             }
             _ => None,
         }
@@ -297,10 +314,15 @@ impl TokenCache {
                         make_room(&mut shard, self.per_shard, bytes, now);
                         shard.bytes += bytes;
                         let fast = outcome.is_ok().then_some(leader.key.fast);
-                        if let Some(fast) = fast {
+                        if let Ok(session) = &outcome {
                             // A colliding token's mapping is replaced: that token is then
                             // found by its SHA-256 instead.
-                            shard.fast.insert(fast, key);
+                            let valid = Valid {
+                                sha: key,
+                                session: session.clone(),
+                                until,
+                            };
+                            shard.fast.insert(leader.key.fast, valid);
                         }
                         shard.map.insert(
                             key,
@@ -357,7 +379,7 @@ fn make_room(shard: &mut Shard, bounds: Bounds, bytes: usize, now: Instant) {
         } if *until <= now => {
             freed += *bytes;
             if let Some(fast) = fast {
-                if index.get(fast) == Some(key) {
+                if indexes(index, *fast, key) {
                     index.remove(fast);
                 }
             }
@@ -406,6 +428,34 @@ mod tests {
         assert!(!same_token(b"hf_abc", b"hf_abcd"));
         assert!(!same_token(b"hf_abc\0", b"hf_abc"));
         assert!(same_token(b"", b""));
+        // Every byte counts, in the 8-byte words and in the shorter tail.
+        for len in 0..26u8 {
+            let a: Vec<u8> = (0..len).collect();
+            assert!(same_token(&a, &a.clone()));
+            for i in 0..usize::from(len) {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert!(!same_token(&a, &b), "length {len}, byte {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_hash_tells_apart_tokens_that_differ_in_their_last_16_bytes() {
+        let cache = TokenCache::new(Bounds::default());
+        for len in 0..40usize {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert_eq!(cache.fast_hash(&a), cache.fast_hash(&a.clone()));
+            for i in len.saturating_sub(16)..len {
+                let mut b = a.clone();
+                b[i] = b'Z';
+                assert_ne!(
+                    cache.fast_hash(&a),
+                    cache.fast_hash(&b),
+                    "length {len}, byte {i}"
+                );
+            }
+        }
     }
 
     fn session(token: &str, orgs: usize) -> Arc<SessionData> {
@@ -431,8 +481,32 @@ mod tests {
         })
     }
 
+    /// The fast index's invariant: each of its entries stands for a ready entry of a valid token
+    /// in the same shard, which names it back, with the same session and expiry.
+    fn assert_index_consistent(cache: &TokenCache) {
+        for shard in &cache.shards {
+            let shard = shard.lock().unwrap();
+            assert!(shard.fast.len() <= shard.map.len());
+            for (fast, v) in &shard.fast {
+                match shard.map.get(&v.sha) {
+                    Some(Entry::Ready {
+                        outcome: Ok(session),
+                        until,
+                        fast: Some(back),
+                        ..
+                    }) => {
+                        assert_eq!(back, fast, "the entry names its index entry");
+                        assert!(Arc::ptr_eq(session, &v.session), "the same session");
+                        assert_eq!(*until, v.until, "the same expiry");
+                    }
+                    _ => panic!("an index entry without the ready entry of a valid token"),
+                }
+            }
+        }
+    }
+
     fn fill(cache: &TokenCache, token: &str, outcome: Outcome, ttl: Duration, now: Instant) {
-        let Lookup::Lead(l) = cache.lookup(cache.key(token), now) else {
+        let Lookup::Lead(l) = cache.lookup(cache.key(token.as_bytes()), now) else {
             panic!("{token} should be new");
         };
         cache.finish(l, outcome, Some(now + ttl), now);
@@ -449,7 +523,7 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        let key = cache.key("a");
+        let key = cache.key(b"a");
         assert!(matches!(cache.get(&key, now), Some(Ok(_))));
         assert!(cache.get(&key, now + Duration::from_secs(59)).is_some());
         assert!(cache.get(&key, now + Duration::from_secs(60)).is_none());
@@ -471,27 +545,23 @@ mod tests {
             now,
         );
         let hit = cache
-            .get_valid("hf_a", now)
+            .get_valid(b"hf_a", now)
             .expect("found by its fast hash");
         assert_eq!(hit.access_token, "hf_a");
         assert!(cache
-            .get_valid("hf_a", now + Duration::from_secs(60))
+            .get_valid(b"hf_a", now + Duration::from_secs(60))
             .is_none());
-        assert!(cache.get_valid("hf_b", now).is_none());
-        // Were another token's fast hash to collide with it, its index would point at the
-        // first token's entry: the token comparison refuses it.
-        let (a, b) = (cache.key("hf_a"), cache.key("hf_b"));
-        cache.shard(b.fast).fast.insert(b.fast, a.sha);
-        {
-            let mut from = cache.shard(a.fast);
-            let entry = from.map.remove(&a.sha).unwrap();
-            drop(from);
-            cache.shard(b.fast).map.insert(a.sha, entry);
-        }
+        assert!(cache.get_valid(b"hf_b", now).is_none());
+        // Were another token's fast hash to collide with it, its index would hold the first
+        // token's session: the token comparison refuses it.
+        let (a, b) = (cache.key(b"hf_a"), cache.key(b"hf_b"));
+        let first = cache.shard(a.fast).fast[&a.fast].clone();
+        cache.shard(b.fast).fast.insert(b.fast, first);
         assert!(
-            cache.get_valid("hf_b", now).is_none(),
+            cache.get_valid(b"hf_b", now).is_none(),
             "never another token's session"
         );
+        cache.shard(b.fast).fast.remove(&b.fast);
         // An invalid token is cached, but only found by its SHA-256.
         fill(
             &cache,
@@ -500,11 +570,56 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        assert!(cache.get_valid("hf_bad", now).is_none());
+        assert!(cache.get_valid(b"hf_bad", now).is_none());
         assert!(matches!(
-            cache.get(&cache.key("hf_bad"), now),
+            cache.get(&cache.key(b"hf_bad"), now),
             Some(Err(BearerError::InvalidToken))
         ));
+    }
+
+    #[test]
+    fn a_token_checked_again_leaves_the_index_until_it_is_valid_again() {
+        let cache = TokenCache::new(Bounds::default());
+        let now = Instant::now();
+        let first = session("hf_a", 0);
+        fill(
+            &cache,
+            "hf_a",
+            Ok(first.clone()),
+            Duration::from_secs(1),
+            now,
+        );
+        let hit = cache.get_valid(b"hf_a", now).expect("a hit");
+        assert!(Arc::ptr_eq(&hit, &first));
+        // Expired: the next lookup leads a new check, and the index drops the old session.
+        let later = now + Duration::from_secs(2);
+        let Lookup::Lead(leader) = cache.lookup(cache.key(b"hf_a"), later) else {
+            panic!("an expired token is checked again")
+        };
+        assert_index_consistent(&cache);
+        assert!(cache.get_valid(b"hf_a", later).is_none());
+        // Now revoked: cached as invalid, and never a hit of the index.
+        let until = later + Duration::from_secs(30);
+        cache.finish(leader, Err(BearerError::InvalidToken), Some(until), later);
+        assert_index_consistent(&cache);
+        assert!(cache.get_valid(b"hf_a", later).is_none());
+        assert!(matches!(
+            cache.get(&cache.key(b"hf_a"), later),
+            Some(Err(BearerError::InvalidToken))
+        ));
+        // Valid again after the negative entry expired: the index holds the new session.
+        let again = until + Duration::from_secs(1);
+        let second = session("hf_a", 1);
+        fill(
+            &cache,
+            "hf_a",
+            Ok(second.clone()),
+            Duration::from_secs(60),
+            again,
+        );
+        assert_index_consistent(&cache);
+        let hit = cache.get_valid(b"hf_a", again).expect("a hit");
+        assert!(Arc::ptr_eq(&hit, &second));
     }
 
     #[test]
@@ -525,23 +640,17 @@ mod tests {
                 later,
             );
         }
-        for shard in &cache.shards {
-            let shard = shard.lock().unwrap();
-            assert!(shard.fast.len() <= shard.map.len());
-            for key in shard.fast.values() {
-                assert!(matches!(shard.map.get(key), Some(Entry::Ready { .. })));
-            }
-        }
+        assert_index_consistent(&cache);
         let last = now + Duration::from_millis(999);
-        assert!(cache.get_valid("hf_token-999", last).is_some());
-        assert!(cache.get_valid("hf_token-0", last).is_none());
+        assert!(cache.get_valid(b"hf_token-999", last).is_some());
+        assert!(cache.get_valid(b"hf_token-0", last).is_none());
     }
 
     #[test]
     fn a_flight_is_joined_then_its_outcome_cached() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let key = cache.key("t");
+        let key = cache.key(b"t");
         let Lookup::Lead(leader) = cache.lookup(key, now) else {
             panic!()
         };
@@ -565,7 +674,7 @@ mod tests {
     fn an_abandoned_flight_is_taken_over() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let key = cache.key("t");
+        let key = cache.key(b"t");
         let Lookup::Lead(leader) = cache.lookup(key, now) else {
             panic!()
         };
@@ -577,7 +686,7 @@ mod tests {
     fn an_outcome_without_until_is_not_cached() {
         let cache = TokenCache::new(Bounds::default());
         let now = Instant::now();
-        let Lookup::Lead(l) = cache.lookup(cache.key("t"), now) else {
+        let Lookup::Lead(l) = cache.lookup(cache.key(b"t"), now) else {
             panic!()
         };
         let e = BearerError::Unavailable {
@@ -585,7 +694,10 @@ mod tests {
         };
         cache.finish(l, Err(e), None, now);
         assert_eq!(cache.len(), 0);
-        assert!(matches!(cache.lookup(cache.key("t"), now), Lookup::Lead(_)));
+        assert!(matches!(
+            cache.lookup(cache.key(b"t"), now),
+            Lookup::Lead(_)
+        ));
     }
 
     /// Caches `n` valid tokens `token-0`, `token-1`, ..., each expiring a second after the one
@@ -611,12 +723,12 @@ mod tests {
             max_bytes: usize::MAX / 2,
         });
         let now = Instant::now();
-        fill_tokens(&cache, 1000, now, |_| {});
+        fill_tokens(&cache, 1000, now, assert_index_consistent);
         assert!(cache.len() <= 64, "{} entries", cache.len());
         assert!(cache.len() >= 32, "{} entries", cache.len());
         // The newest (latest to expire) survive.
-        assert!(cache.get(&cache.key("token-999"), now).is_some());
-        assert!(cache.get(&cache.key("token-0"), now).is_none());
+        assert!(cache.get(&cache.key(b"token-999"), now).is_some());
+        assert!(cache.get(&cache.key(b"token-0"), now).is_none());
     }
 
     #[test]
@@ -627,6 +739,7 @@ mod tests {
         });
         let now = Instant::now();
         fill_tokens(&cache, 2000, now, |cache| {
+            assert_index_consistent(cache);
             assert!(cache.len() <= 100, "{} entries", cache.len());
             assert!(cache.bytes() <= 100 * 300, "{} bytes", cache.bytes());
         });
@@ -654,6 +767,7 @@ mod tests {
         }
         assert!(cache.bytes() <= max_bytes, "{} bytes", cache.bytes());
         assert!(cache.len() < 100, "{} entries", cache.len());
+        assert_index_consistent(&cache);
         let held: usize = cache.len();
         assert!(held > 0);
         // An entry larger than a shard's budget is not cached at all.
@@ -664,7 +778,7 @@ mod tests {
             Duration::from_secs(60),
             now,
         );
-        assert!(cache.get(&cache.key("huge"), now).is_none());
+        assert!(cache.get(&cache.key(b"huge"), now).is_none());
     }
 
     #[test]
@@ -694,6 +808,7 @@ mod tests {
             );
         }
         assert!(cache.len() <= SHARDS);
-        assert!(cache.get(&cache.key("old"), later).is_none());
+        assert_index_consistent(&cache);
+        assert!(cache.get(&cache.key(b"old"), later).is_none());
     }
 }

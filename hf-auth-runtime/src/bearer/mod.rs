@@ -98,7 +98,8 @@ pub(crate) enum BadAuthorization {
 
 /// The token of `Authorization: Bearer <token>`; `None` without an `Authorization` header.
 /// The scheme is matched case-insensitively; anything but one space and a `token68` is an error.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAuthorization> {
+/// As bytes: a cache hit compares bytes, so only a miss makes the text ([`token_text`]).
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&[u8]>, BadAuthorization> {
     let mut all = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = all.next() else {
         return Ok(None);
@@ -113,25 +114,29 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BadAutho
     if b.iter().all(|c| matches!(c, b' ' | b'\t')) {
         return Err(BadAuthorization::Empty);
     }
-    let (scheme, token) = match memchr::memchr(b' ', b) {
-        Some(i) => (&b[..i], &b[i + 1..]),
-        None => (b, &b[b.len()..]),
-    };
+    // The scheme is the first six bytes, `Bearer` in any case, then one space (a header whose
+    // first space is elsewhere has another scheme).
+    let (scheme, rest) = b.split_at_checked(6).unwrap_or((b, &[]));
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(BadAuthorization::NotBearer);
     }
-    // One table lookup per byte: this runs on every request with a token.
-    let body = token
-        .iter()
-        .position(|c| !TOKEN68[usize::from(*c)])
-        .unwrap_or(token.len());
-    let valid = body > 0 && token[body..].iter().all(|c| *c == b'=');
-    if !valid {
+    let token = match rest {
+        [b' ', token @ ..] => token,
+        [] => return Err(BadAuthorization::Malformed),
+        _ => return Err(BadAuthorization::NotBearer),
+    };
+    // `token68`: one or more of its characters, then any number of `=`.
+    let body = token.len() - token.iter().rev().take_while(|c| **c == b'=').count();
+    if body == 0 || !all_token68(&token[..body]) {
         return Err(BadAuthorization::Malformed);
     }
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| BadAuthorization::Malformed)
+    Ok(Some(token))
+}
+
+/// The text of a token [`bearer_token`] read, for a whoami call: `token68` is ASCII, so this
+/// never fails for such a token (any other is `Malformed`).
+pub(crate) fn token_text(token: &[u8]) -> Result<&str, BadAuthorization> {
+    std::str::from_utf8(token).map_err(|_| BadAuthorization::Malformed)
 }
 
 /// `TOKEN68[c]`: whether the byte `c` is a `token68` character other than the final `=`s.
@@ -147,6 +152,35 @@ const TOKEN68: [bool; 256] = {
 
 const fn is_token68_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+}
+
+/// [`is_token68_char`] by comparisons only (no table, no branch), so that the compiler checks
+/// a 16-byte chunk with a few vector instructions.
+#[inline(always)]
+fn is_token68_char_simd(c: u8) -> bool {
+    let letter = (c | 0x20).wrapping_sub(b'a') < 26;
+    // `-`, `.`, `/` and the digits are contiguous: `-` (0x2D) to `9` (0x39).
+    let digit = c.wrapping_sub(b'-') < 13;
+    letter | digit | (c == b'+') | (c == b'_') | (c == b'~')
+}
+
+/// Whether every byte of `body` is a `token68` character other than `=`, without early exit
+/// (this runs on every request with a token): 16 bytes at a time, the last chunk overlapping
+/// the one before when the length is not a multiple of 16; a body shorter than 16 by table.
+fn all_token68(body: &[u8]) -> bool {
+    let Some(last) = body.last_chunk::<16>() else {
+        return body.iter().all(|c| TOKEN68[usize::from(*c)]);
+    };
+    // One lane per byte of a chunk, or-ed over the chunks, then over the lanes.
+    let mut lanes = [0u8; 16];
+    let mut check = |chunk: &[u8]| {
+        for (lane, c) in lanes.iter_mut().zip(chunk) {
+            *lane |= u8::from(!is_token68_char_simd(*c));
+        }
+    };
+    body.chunks_exact(16).for_each(&mut check);
+    check(last);
+    lanes.iter().fold(0, |bad, lane| bad | lane) == 0
 }
 
 /// What [`BearerAuth`] is built from.
@@ -278,11 +312,11 @@ impl BearerAuth {
     /// The answer for `token` if it is known: no await, no allocation. In mock mode every token
     /// is known, and so is a token that is not a Hugging Face token (no `hf_` prefix). While
     /// whoami asked us to back off, unknown tokens answer [`BearerError::Unavailable`].
-    pub fn cached(&self, token: &str) -> Option<Result<Arc<SessionData>, BearerError>> {
+    pub fn cached(&self, token: &[u8]) -> Option<Result<Arc<SessionData>, BearerError>> {
         if let Some(mock) = &self.mock {
             return Some(mock_answer(mock, token));
         }
-        if !token.starts_with(HF_TOKEN_PREFIX) {
+        if !token.starts_with(HF_TOKEN_PREFIX.as_bytes()) {
             return Some(Err(BearerError::InvalidToken));
         }
         let now = Instant::now();
@@ -301,9 +335,9 @@ impl BearerAuth {
     /// new whoami call.
     pub async fn identify(&self, token: &str) -> Result<Arc<SessionData>, BearerError> {
         if let Some(mock) = &self.mock {
-            return mock_answer(mock, token);
+            return mock_answer(mock, token.as_bytes());
         }
-        let key = self.cache.key(token);
+        let key = self.cache.key(token.as_bytes());
         // A follower whose leader was cancelled loops to take over; bounded.
         for _ in 0..4 {
             match self.cache.lookup(key, Instant::now()) {
@@ -468,8 +502,8 @@ impl BearerAuth {
     }
 }
 
-fn mock_answer(mock: &MockToken, token: &str) -> Outcome {
-    if bool::from(mock.token.as_bytes().ct_eq(token.as_bytes())) {
+fn mock_answer(mock: &MockToken, token: &[u8]) -> Outcome {
+    if bool::from(mock.token.as_bytes().ct_eq(token)) {
         Ok(mock.session.clone())
     } else {
         Err(BearerError::InvalidToken)

@@ -18,7 +18,7 @@ fn bearer_token_reads_one_bearer_token() {
         (b"bearer hf_abc", "hf_abc"),
         (b"BEARER a.b-c_d~e+f/g==", "a.b-c_d~e+f/g=="),
     ] {
-        assert_eq!(bearer_token(&headers(&[value])), Ok(Some(token)));
+        assert_eq!(bearer_token(&headers(&[value])), Ok(Some(token.as_bytes())));
     }
 }
 
@@ -57,14 +57,79 @@ fn bearer_token_refuses_malformed_headers() {
     );
 }
 
+#[test]
+fn the_token68_checks_agree_on_every_byte() {
+    for c in 0..=255u8 {
+        assert_eq!(is_token68_char_simd(c), is_token68_char(c), "byte {c:#04x}");
+        assert_eq!(TOKEN68[usize::from(c)], is_token68_char(c), "byte {c:#04x}");
+        // At every place of bodies shorter than a chunk, of one or two chunks, and of one
+        // or two chunks and a part (checked in an overlapping last chunk).
+        for len in [1, 10, 16, 21, 32, 37] {
+            for at in 0..len {
+                let mut body = vec![b'a'; len];
+                body[at] = c;
+                assert_eq!(
+                    all_token68(&body),
+                    is_token68_char(c),
+                    "byte {c:#04x} at {at} of {len}"
+                );
+            }
+        }
+    }
+}
+
+/// `Bearer <token68>` as RFC 6750 spells it (the first space ends the scheme; the token is one
+/// or more `token68` characters, then `=`s), to check the faster parse of `bearer_token` with.
+fn bearer_token_reference(b: &[u8]) -> Result<Option<&[u8]>, BadAuthorization> {
+    if b.len() > MAX_AUTHORIZATION {
+        return Err(BadAuthorization::TooLong);
+    }
+    if b.iter().all(|c| matches!(c, b' ' | b'\t')) {
+        return Err(BadAuthorization::Empty);
+    }
+    let (scheme, token) = match b.iter().position(|c| *c == b' ') {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b[b.len()..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Err(BadAuthorization::NotBearer);
+    }
+    let body = token
+        .iter()
+        .position(|c| !is_token68_char(*c))
+        .unwrap_or(token.len());
+    match body > 0 && token[body..].iter().all(|c| *c == b'=') {
+        true => Ok(Some(token)),
+        false => Err(BadAuthorization::Malformed),
+    }
+}
+
 proptest::proptest! {
+    #[test]
+    fn bearer_token_parses_as_the_grammar_says(
+        bearer in proptest::bool::ANY,
+        tail in proptest::collection::vec(
+            proptest::sample::select(b"BbEeAaRrhf_ =\t.-~+/0\xc3\xa9".to_vec()),
+            0..16,
+        ),
+    ) {
+        let mut bytes = if bearer { b"Bearer ".to_vec() } else { Vec::new() };
+        bytes.extend(tail);
+        if let Ok(v) = HeaderValue::from_bytes(&bytes) {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, v);
+            proptest::prop_assert_eq!(bearer_token(&h), bearer_token_reference(&bytes));
+        }
+    }
+
     #[test]
     fn bearer_token_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
         if let Ok(v) = HeaderValue::from_bytes(&bytes) {
             let mut h = HeaderMap::new();
             h.insert(AUTHORIZATION, v);
             if let Ok(Some(t)) = bearer_token(&h) {
-                proptest::prop_assert!(!t.is_empty() && t.bytes().all(|c| c.is_ascii_graphic()));
+                proptest::prop_assert!(!t.is_empty() && t.iter().all(|c| c.is_ascii_graphic()));
+                proptest::prop_assert!(token_text(t).is_ok());
             }
         }
     }
@@ -176,7 +241,7 @@ fn mock_token_stands_for_the_mock_user_only() {
     .unwrap();
     let token = auth.mock_token().unwrap().to_owned();
     assert!(token.starts_with("hf_mock_") && token.len() == 40);
-    let s = auth.cached(&token).unwrap().unwrap();
+    let s = auth.cached(token.as_bytes()).unwrap().unwrap();
     assert_eq!(s.handle, "alice");
     assert_eq!(s.access_token, token);
     assert_eq!(
@@ -185,7 +250,7 @@ fn mock_token_stands_for_the_mock_user_only() {
     );
     assert_eq!(s.scopes.extra(), ["read-mcp"]);
     assert_eq!(
-        auth.cached("hf_someone_else").unwrap().err(),
+        auth.cached(b"hf_someone_else").unwrap().err(),
         Some(BearerError::InvalidToken)
     );
     let other = BearerAuth::mock(
@@ -339,10 +404,10 @@ mod with_provider {
         let token = p.mint_token_expiring(&alice(), TokenKind::Read, Duration::from_secs(2));
         let s = auth.identify(&token).await.unwrap();
         assert!(s.expires_at <= now_unix() + 2);
-        assert!(auth.cached(&token).is_some());
+        assert!(auth.cached(token.as_bytes()).is_some());
         tokio::time::sleep(Duration::from_millis(2100)).await;
         assert!(
-            auth.cached(&token).is_none(),
+            auth.cached(token.as_bytes()).is_none(),
             "the cache never outlives the token"
         );
         assert_eq!(
@@ -366,7 +431,7 @@ mod with_provider {
                 "{kind:?}"
             );
             assert!(matches!(
-                auth.cached(&t).map(Result::err),
+                auth.cached(t.as_bytes()).map(Result::err),
                 Some(Some(BearerError::Refused { .. }))
             ));
         }
@@ -382,12 +447,12 @@ mod with_provider {
         for _ in 0..10 {
             let again = auth.identify(&token).await.unwrap();
             assert!(Arc::ptr_eq(&first, &again));
-            let fast = auth.cached(&token).unwrap().unwrap();
+            let fast = auth.cached(token.as_bytes()).unwrap().unwrap();
             assert!(Arc::ptr_eq(&first, &fast));
         }
         assert_eq!(p.whoami_requests(), 1, "hits do not call whoami");
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert!(auth.cached(&token).is_none());
+        assert!(auth.cached(token.as_bytes()).is_none());
         assert_eq!(
             auth.identify(&token).await.err(),
             Some(BearerError::InvalidToken)
@@ -412,12 +477,12 @@ mod with_provider {
             );
         }
         assert_eq!(
-            auth.cached("hf_notatokenanyoneissued").map(Result::err),
+            auth.cached(b"hf_notatokenanyoneissued").map(Result::err),
             Some(Some(BearerError::InvalidToken))
         );
         assert_eq!(p.whoami_requests(), 1, "the negative answer is cached");
         tokio::time::sleep(Duration::from_millis(700)).await;
-        assert!(auth.cached("hf_notatokenanyoneissued").is_none());
+        assert!(auth.cached(b"hf_notatokenanyoneissued").is_none());
         let _ = auth.identify("hf_notatokenanyoneissued").await;
         assert_eq!(p.whoami_requests(), 2, "only for a short time");
     }
@@ -497,7 +562,7 @@ mod with_provider {
         // During the back-off no other token reaches whoami, and the answer needs no await.
         let other = p.mint_token(&alice(), TokenKind::Write);
         assert!(matches!(
-            auth.cached(&other),
+            auth.cached(other.as_bytes()),
             Some(Err(BearerError::Unavailable { retry_after })) if retry_after > Duration::from_secs(100)
         ));
         assert!(matches!(
@@ -507,7 +572,7 @@ mod with_provider {
         assert_eq!(p.whoami_requests(), 1);
         // A token that is no Hugging Face token is still plainly invalid.
         assert_eq!(
-            auth.cached("ghp_abc").map(Result::err),
+            auth.cached(b"ghp_abc").map(Result::err),
             Some(Some(BearerError::InvalidToken))
         );
     }
@@ -538,7 +603,10 @@ mod with_provider {
                 retry_after: Duration::from_secs(7)
             })
         );
-        assert!(auth.cached(&token).is_none(), "a 5xx is not cached");
+        assert!(
+            auth.cached(token.as_bytes()).is_none(),
+            "a 5xx is not cached"
+        );
         p.set_whoami_fault(WhoamiFault::None);
         assert_eq!(auth.identify(&token).await.unwrap().handle, "alice");
     }

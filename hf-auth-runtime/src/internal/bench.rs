@@ -98,7 +98,7 @@ impl BenchBearer {
 
     /// Whether `token` is answered from the cache as a valid token, without await.
     pub fn cached(&self, token: &str) -> bool {
-        matches!(self.0.cached(token), Some(Ok(_)))
+        matches!(self.0.cached(token.as_bytes()), Some(Ok(_)))
     }
 
     /// The cache's ready entries and the bytes they hold.

@@ -176,7 +176,7 @@ async fn a_negative_outcome_is_shared() {
     // Stored for the short negative TTL only.
     let key = format!(
         "hf-auth:token:{}",
-        hex(&crate::bearer::cache::hash_token(unknown))
+        hex(&crate::bearer::cache::hash_token(unknown.as_bytes()))
     );
     let pttl: i64 = redis::cmd("PTTL")
         .arg(&key)
