@@ -122,18 +122,12 @@ struct Shard {
     bytes: usize,
 }
 
-/// Whether the index entry at `fast` (if any) stands for the entry `key`.
-fn indexes(index: &HashMap<u64, Valid, BuildDigestHasher>, fast: u64, key: &TokenHash) -> bool {
-    index.get(&fast).is_some_and(|v| v.sha == *key)
-}
-
-impl Shard {
-    /// Removes `key`'s entry from the fast index, if the index still points at it.
-    fn unindex(&mut self, key: &TokenHash, fast: Option<u64>) {
-        if let Some(fast) = fast {
-            if indexes(&self.fast, fast, key) {
-                self.fast.remove(&fast);
-            }
+/// Removes the index entry of `key`'s ready entry (`fast`, its fast hash, when valid), if the
+/// index still stands for it (a colliding token's entry may have replaced it).
+fn unindex(index: &mut HashMap<u64, Valid, BuildDigestHasher>, key: &TokenHash, fast: Option<u64>) {
+    if let Some(fast) = fast {
+        if index.get(&fast).is_some_and(|v| v.sha == *key) {
+            index.remove(&fast);
         }
     }
 }
@@ -291,7 +285,7 @@ impl TokenCache {
             shard.map.insert(key.sha, Entry::Pending(rx, id))
         {
             shard.bytes -= bytes;
-            shard.unindex(&key.sha, fast);
+            unindex(&mut shard.fast, &key.sha, fast);
         }
         Lookup::Lead(Leader { key, id, tx })
     }
@@ -313,17 +307,20 @@ impl TokenCache {
                     if bytes <= self.per_shard.max_bytes {
                         make_room(&mut shard, self.per_shard, bytes, now);
                         shard.bytes += bytes;
-                        let fast = outcome.is_ok().then_some(leader.key.fast);
-                        if let Ok(session) = &outcome {
-                            // A colliding token's mapping is replaced: that token is then
-                            // found by its SHA-256 instead.
-                            let valid = Valid {
-                                sha: key,
-                                session: session.clone(),
-                                until,
-                            };
-                            shard.fast.insert(leader.key.fast, valid);
-                        }
+                        // A valid token is indexed; a colliding token's mapping is replaced:
+                        // that token is then found by its SHA-256 instead.
+                        let fast = match &outcome {
+                            Ok(session) => {
+                                let valid = Valid {
+                                    sha: key,
+                                    session: session.clone(),
+                                    until,
+                                };
+                                shard.fast.insert(leader.key.fast, valid);
+                                Some(leader.key.fast)
+                            }
+                            Err(_) => None,
+                        };
                         shard.map.insert(
                             key,
                             Entry::Ready {
@@ -378,11 +375,7 @@ fn make_room(shard: &mut Shard, bounds: Bounds, bytes: usize, now: Instant) {
             until, bytes, fast, ..
         } if *until <= now => {
             freed += *bytes;
-            if let Some(fast) = fast {
-                if indexes(index, *fast, key) {
-                    index.remove(fast);
-                }
-            }
+            unindex(index, key, *fast);
             false
         }
         _ => true,
@@ -400,7 +393,7 @@ fn make_room(shard: &mut Shard, bounds: Bounds, bytes: usize, now: Instant) {
         let Some((_, key)) = oldest else { break };
         if let Some(Entry::Ready { bytes, fast, .. }) = shard.map.remove(&key) {
             shard.bytes -= bytes;
-            shard.unindex(&key, fast);
+            unindex(&mut shard.fast, &key, fast);
         }
     }
 }
