@@ -157,20 +157,34 @@ impl Default for Bounds {
 }
 
 /// What a lookup found.
-pub(crate) enum Lookup {
+pub(crate) enum Lookup<'a> {
     /// A fresh answer.
     Hit(Outcome),
     /// Another request checks this token now: wait for its answer.
     Wait(Flight),
-    /// Nobody checks it: the caller must, and send the outcome to `Leader::finish`.
-    Lead(Leader),
+    /// Nobody checks it: the caller must, and send the outcome to [`TokenCache::finish`].
+    Lead(Leader<'a>),
 }
 
-/// The duty of the one request that calls whoami for a token.
-pub(crate) struct Leader {
+/// The duty of the one request that calls whoami for a token. Dropped without
+/// [`TokenCache::finish`] (its request was cancelled while whoami was asked, or it panicked),
+/// it removes its pending entry, so that an abandoned check never stays in the cache nor
+/// counts against its bounds, and wakes its followers, one of whom takes over.
+pub(crate) struct Leader<'a> {
+    cache: &'a TokenCache,
     pub key: Key,
     id: u64,
     tx: watch::Sender<Option<Outcome>>,
+    /// Set by `finish`: the entry is the outcome's now, not the leader's to remove.
+    finished: bool,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cache.abandon(&self.key, self.id);
+        }
+    }
 }
 
 pub(crate) struct TokenCache {
@@ -267,7 +281,7 @@ impl TokenCache {
     }
 
     /// A fresh answer, the check in flight, or the duty to check.
-    pub fn lookup(&self, key: Key, now: Instant) -> Lookup {
+    pub fn lookup(&self, key: Key, now: Instant) -> Lookup<'_> {
         let mut shard = self.shard(key.fast);
         match shard.map.get(&key.sha) {
             Some(Entry::Ready { outcome, until, .. }) if *until > now => {
@@ -287,12 +301,33 @@ impl TokenCache {
             shard.bytes -= bytes;
             unindex(&mut shard.fast, &key.sha, fast);
         }
-        Lookup::Lead(Leader { key, id, tx })
+        Lookup::Lead(Leader {
+            cache: self,
+            key,
+            id,
+            tx,
+            finished: false,
+        })
+    }
+
+    /// Removes the pending entry of the flight `id`, if it is still there: its leader is gone.
+    fn abandon(&self, key: &Key, id: u64) {
+        let mut shard = self.shard(key.fast);
+        if matches!(shard.map.get(&key.sha), Some(Entry::Pending(_, pending)) if *pending == id) {
+            shard.map.remove(&key.sha);
+        }
     }
 
     /// Ends a flight: stores the outcome until `until` (or drops the entry when `until` is
     /// `None`), then wakes the followers.
-    pub fn finish(&self, leader: Leader, outcome: Outcome, until: Option<Instant>, now: Instant) {
+    pub fn finish(
+        &self,
+        mut leader: Leader<'_>,
+        outcome: Outcome,
+        until: Option<Instant>,
+        now: Instant,
+    ) {
+        leader.finished = true;
         {
             let mut shard = self.shard(leader.key.fast);
             let key = leader.key.sha;
@@ -349,6 +384,15 @@ impl TokenCache {
                     .filter(|e| matches!(e, Entry::Ready { .. }))
                     .count()
             })
+            .sum()
+    }
+
+    /// Every entry, ready or pending, over all shards: what counts against the bounds.
+    #[cfg(test)]
+    pub fn entries(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).map.len())
             .sum()
     }
 
@@ -673,6 +717,61 @@ mod tests {
         };
         drop(leader);
         assert!(matches!(cache.lookup(key, now), Lookup::Lead(_)));
+    }
+
+    #[test]
+    fn thousands_of_cancelled_checks_leave_nothing_behind() {
+        let cache = TokenCache::new(Bounds {
+            max_entries: 64,
+            max_bytes: usize::MAX / 2,
+        });
+        let now = Instant::now();
+        for i in 0..5000 {
+            let key = cache.key(format!("hf_cancelled-{i}").as_bytes());
+            let Lookup::Lead(leader) = cache.lookup(key, now) else {
+                panic!("a new token is led")
+            };
+            let Lookup::Wait(follower) = cache.lookup(key, now) else {
+                panic!("a second request follows")
+            };
+            // The leader's request is cancelled while whoami is asked.
+            drop(leader);
+            assert!(follower.has_changed().is_err(), "its follower is woken");
+        }
+        assert_eq!(cache.entries(), 0, "no abandoned check is left pending");
+        // The cache still holds valid tokens, within its bounds, as if nothing happened.
+        fill_tokens(&cache, 64, now, |cache| {
+            assert!(cache.entries() <= 64, "{} entries", cache.entries());
+        });
+        assert_index_consistent(&cache);
+        assert!(
+            cache.len() >= 32,
+            "only {} valid tokens cached",
+            cache.len()
+        );
+        assert!(cache.get_valid(b"token-63", now).is_some());
+        // A cancelled check of a token whose answer expired does not lose the next answer.
+        let later = now + Duration::from_secs(3600);
+        let key = cache.key(b"token-63");
+        let Lookup::Lead(leader) = cache.lookup(key, later) else {
+            panic!("an expired token is checked again")
+        };
+        drop(leader);
+        assert!(matches!(cache.lookup(key, later), Lookup::Lead(_)));
+    }
+
+    #[test]
+    fn a_finished_leader_keeps_its_answer() {
+        let cache = TokenCache::new(Bounds::default());
+        let now = Instant::now();
+        let key = cache.key(b"hf_kept");
+        let Lookup::Lead(leader) = cache.lookup(key, now) else {
+            panic!()
+        };
+        let ttl = Some(now + Duration::from_secs(60));
+        cache.finish(leader, Ok(session("hf_kept", 0)), ttl, now);
+        assert_eq!(cache.entries(), 1);
+        assert!(cache.get_valid(b"hf_kept", now).is_some());
     }
 
     #[test]
