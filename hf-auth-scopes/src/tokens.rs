@@ -12,8 +12,8 @@
 //! | classic, `role: "contributor"`                          | as `read`, plus `contribute-repos write-discussions`                                                  |
 //! | classic, `role: "write"` or `"admin"`                   | as `read`, plus `contribute-repos write-repos manage-repos write-collections write-endpoints jobs webhooks write-discussions` |
 //! | classic, any other role                                 | nothing more (fail closed)                                                                           |
-//! | fine-grained (`role: "fineGrained"`)                    | `read-memberships`, plus per permission of [`FINE_GRAINED`]                                           |
-//! | OAuth access token (`auth.type: "oauth"`, `hf_oauth_…`) | nothing more: whoami does not say which scopes it was granted (fail closed)                           |
+//! | fine-grained (`role: "fineGrained"`)                    | `read-memberships`, plus per permission of [`FINE_GRAINED`]; orgs: see [`fine_grained_org_role`]      |
+//! | OAuth access token (`auth.type: "oauth"`, `hf_oauth_…`) | refused: whoami does not say which app it was issued to, so any other Space's token would pass; see [`refusal`] |
 //! | token of an org or an app (`type` other than `user`, or `auth.type` `app…`) | refused: see [`refusal`]                                         |
 //!
 //! Fine-grained tokens: the permissions counted are those of `fineGrained.global` and those of
@@ -21,6 +21,18 @@
 //! user's id or handle). Permissions on an org's entity say what the token may do in that org,
 //! not what it may do for the user, so they grant no scope. `canReadGatedRepos: true` grants
 //! `gated-repos`. A permission not in [`FINE_GRAINED`] grants nothing.
+//!
+//! Orgs: a classic token acts in every org of its user, with the user's role there (as the
+//! user's session would). A fine-grained token acts only in the orgs its `fineGrained.scoped[]`
+//! names (entities of `type: "org"`, matched to the user's orgs by id, then by name), and there
+//! with at most the role its permissions on that org reach:
+//!
+//! | permissions on the org's entity                         | the org, for `#[require_org]`                                  |
+//! |---------------------------------------------------------|----------------------------------------------------------------|
+//! | none, or the org is not in `scoped[]`                   | left out: the token is no member there                          |
+//! | `org.write` among them                                  | the user's role                                                 |
+//! | `repo.write` among them (no `org.write`)                | the user's role, at most `write`                                |
+//! | only others (`repo.content.read`, `discussion.write`, …) | the user's role, at most `read`                                 |
 //!
 //! Classic tokens read (and, for `write`, write) everything their user can, so they get every
 //! scope of that kind, except `email` and `read-billing`: a token does not say its user agreed to
@@ -37,10 +49,9 @@
 //!     granted_mask(&fine),
 //!     mask_of(&["openid", "profile", "read-memberships", "read-repos", "inference-api"]),
 //! );
-//! assert_eq!(granted_mask(&TokenGrant::OAuth), mask_of(&["openid", "profile"]));
 //! ```
 
-use crate::mask_of;
+use crate::{mask_of, Role};
 
 /// What every accepted user token grants: whoami identifies the user.
 pub const BASE: u32 = mask_of(&["openid", "profile"]);
@@ -72,9 +83,6 @@ pub const CLASSIC_WRITE: u32 = CLASSIC_READ
         "webhooks",
         "write-discussions",
     ]);
-
-/// What an OAuth access token grants: whoami does not tell its scopes, so only the base.
-pub const OAUTH: u32 = BASE;
 
 /// What a fine-grained token grants whatever its permissions.
 pub const FINE_GRAINED_BASE: u32 = BASE | mask_of(&["read-memberships"]);
@@ -119,8 +127,6 @@ pub enum TokenGrant<'a> {
         /// `fineGrained.canReadGatedRepos`.
         can_read_gated_repos: bool,
     },
-    /// An OAuth access token (`auth.type: "oauth"`).
-    OAuth,
 }
 
 /// The scope mask a user token grants; see the module's table.
@@ -143,7 +149,6 @@ pub fn granted_mask(grant: &TokenGrant<'_>) -> u32 {
             }
             mask
         }
-        TokenGrant::OAuth => OAUTH,
     }
 }
 
@@ -155,12 +160,45 @@ pub fn fine_grained_permission(permission: &str) -> u32 {
         .map_or(0, |(_, m)| *m)
 }
 
+/// The most a fine-grained token may act as in an org it names in `fineGrained.scoped[]`,
+/// given its `permissions` on that org's entity; `None` when it names no permission there, so
+/// the org is left out. The token's role in the org is the user's, capped at this; see the
+/// module's table.
+///
+/// ```
+/// use hf_auth_scopes::{tokens::fine_grained_org_role, Role};
+///
+/// assert_eq!(fine_grained_org_role(&["repo.content.read"]), Some(Role::Read));
+/// assert_eq!(fine_grained_org_role(&["repo.content.read", "repo.write"]), Some(Role::Write));
+/// assert_eq!(fine_grained_org_role(&["org.write"]), Some(Role::Admin));
+/// assert_eq!(fine_grained_org_role(&[]), None);
+/// ```
+pub fn fine_grained_org_role(permissions: &[&str]) -> Option<Role> {
+    if permissions.is_empty() {
+        return None;
+    }
+    let has = |p: &str| permissions.contains(&p);
+    Some(if has("org.write") {
+        Role::Admin
+    } else if has("repo.write") {
+        Role::Write
+    } else {
+        Role::Read
+    })
+}
+
+/// Why OAuth access tokens are refused.
+pub const OAUTH_REFUSAL: &str = "OAuth access tokens are not accepted: Hugging Face does not say which app a token was issued to; use a user access token (hf_...) from https://huggingface.co/settings/tokens";
+
 /// Why a token of this whoami `type` (the entity that owns it) and `auth.type` is refused, or
 /// `None` when it is a user's token that hf-auth accepts.
 ///
 /// Org tokens (`type: "org"`) and app tokens (`type: "app"`, or `auth.type` starting with
 /// `app`, such as `app_token_as_user`) act for something other than one signed-in user, so the
-/// user guards cannot reason about them. A missing `type` is refused too.
+/// user guards cannot reason about them. A missing `type` is refused too. OAuth access tokens
+/// (`auth.type: "oauth"`) are refused with [`OAUTH_REFUSAL`]: whoami describes the user but not
+/// the app the token was issued to, so an `hf_oauth_…` token that any other Space received at
+/// its login would pass as its user here.
 pub fn refusal(entity_type: Option<&str>, auth_type: Option<&str>) -> Option<&'static str> {
     match entity_type {
         Some("user") => {}
@@ -170,7 +208,8 @@ pub fn refusal(entity_type: Option<&str>, auth_type: Option<&str>) -> Option<&'s
     }
     match auth_type {
         Some(t) if t.starts_with("app") => Some("app tokens are not accepted; use a user token"),
-        Some("access_token" | "oauth") | None => None,
+        Some("oauth") => Some(OAUTH_REFUSAL),
+        Some("access_token") | None => None,
         Some(_) => Some("this kind of token is not accepted; use a user access token"),
     }
 }
@@ -237,10 +276,27 @@ mod tests {
     }
 
     #[test]
-    fn oauth_grants_only_openid_profile() {
+    fn fine_grained_org_roles() {
+        assert_eq!(fine_grained_org_role(&[]), None);
+        for read_only in [
+            &["repo.content.read"][..],
+            &["discussion.write"],
+            &["collection.write", "inference.endpoints.write"],
+            &["org.read"],
+        ] {
+            assert_eq!(
+                fine_grained_org_role(read_only),
+                Some(Role::Read),
+                "{read_only:?}"
+            );
+        }
         assert_eq!(
-            names(granted_mask(&TokenGrant::OAuth)),
-            ["openid", "profile"]
+            fine_grained_org_role(&["repo.content.read", "repo.write"]),
+            Some(Role::Write)
+        );
+        assert_eq!(
+            fine_grained_org_role(&["repo.write", "org.write"]),
+            Some(Role::Admin)
         );
     }
 
@@ -303,7 +359,7 @@ mod tests {
     #[test]
     fn refusals() {
         assert_eq!(refusal(Some("user"), Some("access_token")), None);
-        assert_eq!(refusal(Some("user"), Some("oauth")), None);
+        assert_eq!(refusal(Some("user"), Some("oauth")), Some(OAUTH_REFUSAL));
         assert_eq!(refusal(Some("user"), None), None);
         assert!(refusal(Some("org"), Some("access_token")).is_some());
         assert!(refusal(Some("app"), None).is_some());

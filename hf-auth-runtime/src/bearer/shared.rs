@@ -125,6 +125,7 @@ fn known_refusal(why: &[u8]) -> &'static str {
         refusal(Some("org"), None),
         refusal(Some("app"), None),
         refusal(Some("user"), Some("other")),
+        refusal(Some("user"), Some("oauth")),
         refusal(None, None),
     ]
     .into_iter()

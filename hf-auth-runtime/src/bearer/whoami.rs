@@ -2,7 +2,7 @@
 //! optional, unknown fields ignored), and how it becomes a session.
 
 use hf_auth_scopes::{
-    tokens::{granted_mask, refusal, TokenGrant},
+    tokens::{fine_grained_org_role, granted_mask, refusal, TokenGrant},
     Role,
 };
 use serde::Deserialize;
@@ -33,6 +33,8 @@ pub(crate) struct WhoAmI {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct WhoAmIOrg {
+    /// The org's id (the `_id` of a fine-grained token's org entity).
+    pub id: Option<String>,
     /// The org's handle (`name`, not `preferred_username` as in userinfo).
     pub name: Option<String>,
     pub role_in_org: Option<String>,
@@ -142,38 +144,47 @@ pub(crate) fn session_of(
     let (Some(sub), Some(handle)) = (who.id, who.name) else {
         return Err(Unusable::Incomplete);
     };
-    let oauth = who.auth.kind.as_deref() == Some("oauth");
     let access = who.auth.access_token.unwrap_or_default();
-    let scope_mask = if oauth {
-        granted_mask(&TokenGrant::OAuth)
-    } else {
-        match (access.role.as_deref(), &access.fine_grained) {
-            (Some("fineGrained"), fine) => {
-                let fine = fine.as_ref();
-                let own = |e: &Entity| {
-                    e.kind.as_deref() == Some("user")
-                        && (e.id.as_deref() == Some(sub.as_str())
-                            || e.name.as_deref() == Some(handle.as_str()))
-                };
-                let permissions: Vec<&str> = fine
-                    .into_iter()
-                    .flat_map(|f| {
-                        f.global.iter().chain(
-                            f.scoped
-                                .iter()
-                                .filter(|s| own(&s.entity))
-                                .flat_map(|s| s.permissions.iter()),
-                        )
-                    })
-                    .map(String::as_str)
-                    .collect();
-                granted_mask(&TokenGrant::FineGrained {
-                    permissions: &permissions,
-                    can_read_gated_repos: fine.is_some_and(|f| f.can_read_gated_repos),
+    // A fine-grained token acts in the orgs it names, each with at most the role its
+    // permissions there reach (`None`: a classic token, in every org with the user's role).
+    let mut org_caps: Option<Vec<(&Entity, Role)>> = None;
+    let scope_mask = match (access.role.as_deref(), &access.fine_grained) {
+        (Some("fineGrained"), fine) => {
+            let fine = fine.as_ref();
+            let own = |e: &Entity| {
+                e.kind.as_deref() == Some("user")
+                    && (e.id.as_deref() == Some(sub.as_str())
+                        || e.name.as_deref() == Some(handle.as_str()))
+            };
+            let permissions: Vec<&str> = fine
+                .into_iter()
+                .flat_map(|f| {
+                    f.global.iter().chain(
+                        f.scoped
+                            .iter()
+                            .filter(|s| own(&s.entity))
+                            .flat_map(|s| s.permissions.iter()),
+                    )
                 })
-            }
-            (role, _) => granted_mask(&TokenGrant::Classic(role.unwrap_or(""))),
+                .map(String::as_str)
+                .collect();
+            org_caps = Some(
+                fine.into_iter()
+                    .flat_map(|f| f.scoped.iter())
+                    .filter(|s| s.entity.kind.as_deref() == Some("org"))
+                    .filter_map(|s| {
+                        let permissions: Vec<&str> =
+                            s.permissions.iter().map(String::as_str).collect();
+                        Some((&s.entity, fine_grained_org_role(&permissions)?))
+                    })
+                    .collect(),
+            );
+            granted_mask(&TokenGrant::FineGrained {
+                permissions: &permissions,
+                can_read_gated_repos: fine.is_some_and(|f| f.can_read_gated_repos),
+            })
         }
+        (role, _) => granted_mask(&TokenGrant::Classic(role.unwrap_or(""))),
     };
     let expiry = access
         .expiration
@@ -186,11 +197,19 @@ pub(crate) fn session_of(
     let expires_at = expiry.unwrap_or(default_expiry);
     let orgs = who
         .orgs
-        .into_iter()
+        .iter()
         .filter_map(|o| {
+            let role = o.role_in_org.as_deref().and_then(Role::parse);
+            let role = match &org_caps {
+                None => role,
+                Some(caps) => {
+                    let cap = org_cap(caps, o)?;
+                    role.map(|r| r.min(cap))
+                }
+            };
             Some(Org {
-                handle: o.name?,
-                role: o.role_in_org.as_deref().and_then(Role::parse),
+                handle: o.name.clone()?,
+                role,
                 sub: None,
             })
         })
@@ -209,6 +228,25 @@ pub(crate) fn session_of(
         refresh_token: None,
         session_ends_at: expires_at,
     })
+}
+
+/// The most a fine-grained token may act as in the org `org`: the cap of the `scoped[]` org
+/// entity with the org's id; else, where the entity or the org has no id to compare, of the
+/// one with its name; `None` when the token names the org nowhere (an entity whose id differs
+/// is another org, whatever its name says).
+fn org_cap(caps: &[(&Entity, Role)], org: &WhoAmIOrg) -> Option<Role> {
+    let by_id = caps.iter().find(|(e, _)| match (&e.id, &org.id) {
+        (Some(entity), Some(id)) => entity == id,
+        _ => false,
+    });
+    let by_name = || {
+        caps.iter().find(|(e, _)| {
+            (e.id.is_none() || org.id.is_none())
+                && e.name.is_some()
+                && e.name.as_deref() == org.name.as_deref()
+        })
+    };
+    by_id.or_else(by_name).map(|(_, cap)| *cap)
 }
 
 /// Unix seconds of an RFC 3339 time such as `2025-01-31T12:00:00.000Z` or `...+02:00`; `None`
@@ -341,11 +379,80 @@ mod tests {
     }
 
     #[test]
-    fn oauth_token_gets_openid_profile_and_its_expiry() {
-        let auth = json!({"type": "oauth", "expiresAt": "1970-01-01T01:00:00Z"});
-        let s = session_of(who(user(auth)), "hf_oauth_x", 100, 400).unwrap();
-        assert_eq!(s.scopes.mask(), mask_of(&["openid", "profile"]));
-        assert_eq!(s.expires_at, 3600);
+    fn oauth_tokens_are_refused_telling_to_use_a_user_token() {
+        let auth = json!({"type": "oauth", "expiresAt": "2999-01-01T01:00:00Z"});
+        let refused = session_of(who(user(auth)), "hf_oauth_x", 100, 400);
+        assert_eq!(
+            refused.err(),
+            Some(Unusable::Refused(tokens::OAUTH_REFUSAL))
+        );
+        assert!(tokens::OAUTH_REFUSAL.contains("use a user access token"));
+    }
+
+    fn fine_grained(scoped: serde_json::Value) -> serde_json::Value {
+        json!({"type": "access_token", "accessToken": {
+            "role": "fineGrained",
+            "fineGrained": {"canReadGatedRepos": false, "global": [], "scoped": scoped}
+        }})
+    }
+
+    fn roles(s: &SessionData) -> Vec<(&str, Option<Role>)> {
+        s.orgs.iter().map(|o| (o.handle.as_str(), o.role)).collect()
+    }
+
+    #[test]
+    fn fine_grained_tokens_act_only_in_the_orgs_they_name() {
+        // alice is admin of acme (o1) and has an unknown role in friends (o2).
+        let own = json!({"entity": {"_id": "abc123", "type": "user", "name": "alice"}, "permissions": ["repo.content.read"]});
+        let nothing = session_of(who(user(fine_grained(json!([own])))), "t", 0, 9).unwrap();
+        assert_eq!(roles(&nothing), [], "no org entity: no org");
+
+        let read = json!([own, {"entity": {"_id": "o1", "type": "org", "name": "acme"}, "permissions": ["repo.content.read"]}]);
+        let s = session_of(who(user(fine_grained(read))), "t", 0, 9).unwrap();
+        assert_eq!(roles(&s), [("acme", Some(Role::Read))], "capped at read");
+
+        let write = json!([{"entity": {"_id": "o1", "type": "org", "name": "acme"}, "permissions": ["repo.write"]}]);
+        let s = session_of(who(user(fine_grained(write))), "t", 0, 9).unwrap();
+        assert_eq!(roles(&s), [("acme", Some(Role::Write))]);
+
+        let admin = json!([
+            {"entity": {"_id": "o1", "type": "org", "name": "acme"}, "permissions": ["org.write"]},
+            {"entity": {"_id": "o2", "type": "org", "name": "friends"}, "permissions": ["repo.write"]},
+        ]);
+        let s = session_of(who(user(fine_grained(admin))), "t", 0, 9).unwrap();
+        assert_eq!(
+            roles(&s),
+            [("acme", Some(Role::Admin)), ("friends", None)],
+            "the user's own role, never above it"
+        );
+
+        // No permission on the org, or an entity of another type or id, names nothing.
+        let none = json!([
+            {"entity": {"_id": "o1", "type": "org", "name": "acme"}, "permissions": []},
+            {"entity": {"_id": "o2", "type": "user", "name": "friends"}, "permissions": ["repo.write"]},
+            {"entity": {"_id": "zz", "type": "org", "name": "acme"}, "permissions": ["org.write"]},
+        ]);
+        let s = session_of(who(user(fine_grained(none))), "t", 0, 9).unwrap();
+        assert_eq!(roles(&s), []);
+
+        // Matched by name where there is no id to compare.
+        let by_name =
+            json!([{"entity": {"type": "org", "name": "acme"}, "permissions": ["repo.write"]}]);
+        let s = session_of(who(user(fine_grained(by_name))), "t", 0, 9).unwrap();
+        assert_eq!(roles(&s), [("acme", Some(Role::Write))]);
+    }
+
+    #[test]
+    fn classic_tokens_keep_every_org_at_the_user_s_role() {
+        for role in ["read", "write"] {
+            let auth = json!({"type": "access_token", "accessToken": {"role": role}});
+            let s = session_of(who(user(auth)), "t", 0, 9).unwrap();
+            assert_eq!(
+                roles(&s),
+                [("acme", Some(Role::Admin)), ("friends", None)],
+                "{role}"
+            );
+        }
     }
 
     #[test]

@@ -168,6 +168,9 @@ pub enum TokenKind {
         global: Vec<String>,
         /// `fineGrained.canReadGatedRepos`.
         can_read_gated_repos: bool,
+        /// Org entities of `fineGrained.scoped[]`: an org's handle (one of the user's orgs, or
+        /// any other) and the permissions on it, e.g. `repo.write`.
+        orgs: Vec<(String, Vec<String>)>,
     },
     /// A token of the user's first org (whoami `type: "org"`); the user must be in an org.
     Org,
@@ -182,7 +185,27 @@ impl TokenKind {
             permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
             global: Vec::new(),
             can_read_gated_repos: false,
+            orgs: Vec::new(),
         }
+    }
+
+    /// This fine-grained token with `permissions` on the org `org` too (an org entity of
+    /// `fineGrained.scoped[]`); other kinds are returned unchanged.
+    ///
+    /// ```
+    /// use hf_auth_runtime::testing::TokenKind;
+    ///
+    /// let kind = TokenKind::fine_grained(&["repo.content.read"]).with_org("acme", &["repo.write"]);
+    /// assert!(matches!(kind, TokenKind::FineGrained { ref orgs, .. } if orgs.len() == 1));
+    /// ```
+    pub fn with_org(mut self, org: &str, permissions: &[&str]) -> TokenKind {
+        if let TokenKind::FineGrained { orgs, .. } = &mut self {
+            orgs.push((
+                org.to_owned(),
+                permissions.iter().map(|p| (*p).to_owned()).collect(),
+            ));
+        }
+        self
     }
 }
 
@@ -1095,15 +1118,29 @@ fn whoami_api_token(t: &ApiToken) -> Option<serde_json::Value> {
             permissions,
             global,
             can_read_gated_repos,
+            orgs,
         } => {
             access["role"] = json!("fineGrained");
+            let mut scoped = vec![json!({
+                "entity": { "_id": user.sub, "type": "user", "name": user.preferred_username },
+                "permissions": permissions,
+            })];
+            for (handle, permissions) in orgs {
+                // The org's id as whoami's `orgs[]` gives it, for one of the user's orgs.
+                let id = user
+                    .orgs
+                    .iter()
+                    .find(|o| o.preferred_username == *handle)
+                    .map_or_else(|| format!("org-{handle}"), |o| o.sub.clone());
+                scoped.push(json!({
+                    "entity": { "_id": id, "type": "org", "name": handle },
+                    "permissions": permissions,
+                }));
+            }
             access["fineGrained"] = json!({
                 "canReadGatedRepos": can_read_gated_repos,
                 "global": global,
-                "scoped": [{
-                    "entity": { "_id": user.sub, "type": "user", "name": user.preferred_username },
-                    "permissions": permissions,
-                }],
+                "scoped": scoped,
             });
             whoami_user(
                 user,
