@@ -88,6 +88,8 @@ async fn a_thousand_tokens_cost_one_whoami_call_each_per_ttl() {
         .app_config("http://127.0.0.1:7860")
         .scope_check(ScopeCheck::Off)
         .token_cache_ttl(ttl)
+        // Every one of the 1,000 tokens is new: this measures the cache, not the budget.
+        .whoami_budget(hf_auth_runtime::config::MAX_WHOAMI_BUDGET)
         .build()
         .await
         .unwrap();

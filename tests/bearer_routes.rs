@@ -305,20 +305,50 @@ async fn many_requests_one_whoami_call_per_token() {
 }
 
 #[tokio::test]
-async fn oauth_tokens_from_a_login_get_only_openid_profile() {
+async fn oauth_tokens_of_other_apps_are_refused() {
     let s = setup().await;
-    // An OAuth access token, as the provider's own token endpoint issues them.
+    // An OAuth access token, as a provider's token endpoint issues them to any app: whoami
+    // does not say which, so it would pass here as its user.
     let token = s
         .provider
         .mint_oauth_token(&alice(), "openid profile read-repos write-repos");
-    assert_eq!(
-        with_token(&s.app, "/me", &token).await.status,
-        StatusCode::OK
+    for path in ["/me", "/acme"] {
+        let r = with_token(&s.app, path, &token).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}: {}", r.body);
+        assert!(r
+            .header(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .contains("error=\"invalid_token\""));
+        assert!(r.body.contains("use a user access token"), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn fine_grained_tokens_pass_require_org_only_where_they_grant() {
+    let s = setup().await;
+    // alice is a writer of acme; /acme needs write.
+    let nothing_on_acme = s
+        .provider
+        .mint_token(&alice(), TokenKind::fine_grained(&["repo.write"]));
+    let r = with_token(&s.app, "/acme", &nothing_on_acme).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let read_on_acme = s.provider.mint_token(
+        &alice(),
+        TokenKind::fine_grained(&[]).with_org("acme", &["repo.content.read"]),
     );
+    let r = with_token(&s.app, "/acme", &read_on_acme).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let write_on_acme = s.provider.mint_token(
+        &alice(),
+        TokenKind::fine_grained(&[]).with_org("acme", &["repo.write"]),
+    );
+    let r = with_token(&s.app, "/acme", &write_on_acme).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A classic read token acts with alice's own role, as before.
+    let classic = s.provider.mint_token(&alice(), TokenKind::Read);
     assert_eq!(
-        with_token(&s.app, "/write", &token).await.status,
-        StatusCode::FORBIDDEN,
-        "whoami does not tell an OAuth token's scopes: fail closed"
+        with_token(&s.app, "/acme", &classic).await.status,
+        StatusCode::OK
     );
 }
 

@@ -8,7 +8,7 @@ use axum::{response::IntoResponse, routing::get, Json, Router};
 use common::{location, Browser};
 use hf_auth_runtime::{
     mask_of,
-    testing::{Consent, TestProvider, TestUser},
+    testing::{Consent, TestProvider, TestUser, TokenKind},
     AuthLinks, AuthRejection, Guarded, HfAuthBuilder, HfUser, MockUser, OrgRequirement,
     Requirement, RequirementSource, Role, ScopeCheck,
 };
@@ -255,9 +255,10 @@ async fn a_scope_the_app_never_asks_for_keeps_the_plain_403() {
     let (_, body) = app.json(&mut b, "/manage").await;
     assert!(body.get("grant_url").is_none(), "{body}");
     // Bearer clients keep their insufficient_scope answer, with no grant URL.
-    let token = app
-        .provider()
-        .mint_oauth_token(&TestUser::new("test-user"), "openid profile read-repos");
+    let token = app.provider().mint_token(
+        &TestUser::new("test-user"),
+        TokenKind::fine_grained(&["repo.content.read"]),
+    );
     let r = reqwest::Client::new()
         .get(app.url("/write"))
         .bearer_auth(token)

@@ -8,6 +8,7 @@
 //!
 //! What each kind of token grants is decided in `hf_auth_scopes::tokens`.
 
+mod budget;
 mod cache;
 #[cfg(feature = "redis")]
 pub(crate) mod shared;
@@ -31,6 +32,8 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
+use budget::WhoamiBudget;
+pub(crate) use budget::DEFAULT_PER_MINUTE as DEFAULT_WHOAMI_BUDGET;
 pub(crate) use cache::Bounds;
 use cache::{Lookup, Outcome, TokenCache, TokenHash};
 #[cfg(feature = "redis")]
@@ -183,10 +186,13 @@ pub(crate) struct BearerConfig {
     pub http_timeout: Duration,
     /// The cache's bounds.
     pub bounds: Bounds,
+    /// Whoami calls a minute for tokens never seen valid (`budget`).
+    pub whoami_budget: u32,
 }
 
 impl BearerConfig {
-    /// The defaults: a 5-minute TTL, 30 s for invalid tokens, 10 s timeout.
+    /// The defaults: a 5-minute TTL, 30 s for invalid tokens, 10 s timeout, 60 whoami calls a
+    /// minute for tokens never seen valid.
     pub fn new(whoami_url: String) -> BearerConfig {
         BearerConfig {
             whoami_url,
@@ -194,6 +200,7 @@ impl BearerConfig {
             negative_ttl: Duration::from_secs(30),
             http_timeout: Duration::from_secs(10),
             bounds: Bounds::default(),
+            whoami_budget: DEFAULT_WHOAMI_BUDGET,
         }
     }
 }
@@ -209,6 +216,8 @@ pub(crate) struct BearerAuth {
     config: BearerConfig,
     client: reqwest::Client,
     cache: TokenCache,
+    /// What tokens never seen valid may spend of whoami.
+    budget: WhoamiBudget,
     /// Unix milliseconds before which whoami is not called (after a 429).
     backoff_until_ms: AtomicU64,
     mock: Option<MockToken>,
@@ -246,6 +255,7 @@ impl BearerAuth {
             .build()?;
         Ok(BearerAuth {
             cache: TokenCache::new(config.bounds),
+            budget: WhoamiBudget::new(config.whoami_budget),
             config,
             client,
             backoff_until_ms: AtomicU64::new(0),
@@ -289,6 +299,12 @@ impl BearerAuth {
     #[cfg(any(test, feature = "bench-hooks"))]
     pub fn cache_size(&self) -> (usize, usize) {
         (self.cache.len(), self.cache.bytes())
+    }
+
+    /// Every entry of the cache, checks in flight included (what counts against its bounds).
+    #[cfg(test)]
+    pub fn cache_entries(&self) -> usize {
+        self.cache.entries()
     }
 
     /// Mock mode's token, to print at start-up.
@@ -337,6 +353,8 @@ impl BearerAuth {
                     }
                 }
                 Lookup::Lead(leader) => {
+                    // Dropped with this future if the request is cancelled meanwhile: the
+                    // pending entry goes with it.
                     let (outcome, until) = self.lead(token, &key.sha).await;
                     self.cache
                         .finish(leader, outcome.clone(), until, Instant::now());
@@ -358,8 +376,7 @@ impl BearerAuth {
                 return self.check_shared(shared, token, key).await;
             }
         }
-        let _ = key;
-        self.check(token).await
+        self.check(token, key).await
     }
 
     /// [`check`](Self::check) through the shared cache: another replica's answer, or one
@@ -378,7 +395,10 @@ impl BearerAuth {
             Shared::Found(outcome, left) => {
                 // Never longer than this replica would trust the answer itself.
                 let most = match outcome {
-                    Ok(_) => self.config.ttl,
+                    Ok(_) => {
+                        self.budget.note_valid(key);
+                        self.config.ttl
+                    }
                     Err(_) => self.config.negative_ttl,
                 };
                 return (outcome, Some(Instant::now() + left.min(most)));
@@ -386,7 +406,7 @@ impl BearerAuth {
             Shared::Lead(lock) => Some(lock),
             Shared::Alone => None,
         };
-        let (outcome, until) = self.check(token).await;
+        let (outcome, until) = self.check(token, key).await;
         if let Some(until) = until {
             let left = until.saturating_duration_since(Instant::now());
             shared.store(key, &outcome, left).await;
@@ -404,8 +424,9 @@ impl BearerAuth {
         (until > now).then(|| Duration::from_millis(until - now).max(Duration::from_secs(1)))
     }
 
-    /// Asks whoami: the outcome and until when to cache it (`None`: not at all).
-    async fn check(&self, token: &str) -> (Outcome, Option<Instant>) {
+    /// Asks whoami about `token` (of SHA-256 `key`), if the budget allows: the outcome and until
+    /// when to cache it (`None`: not at all).
+    async fn check(&self, token: &str, key: &TokenHash) -> (Outcome, Option<Instant>) {
         // Every Hugging Face token starts with `hf_` (`hf_oauth_` for OAuth tokens): anything
         // else is answered without spending the strict whoami rate limit on it.
         if !token.starts_with(HF_TOKEN_PREFIX) {
@@ -413,6 +434,9 @@ impl BearerAuth {
             return (Err(BearerError::InvalidToken), negative);
         }
         if let Some(retry_after) = self.backoff() {
+            return (Err(BearerError::Unavailable { retry_after }), None);
+        }
+        if let Err(retry_after) = self.budget.admit(key, Instant::now()) {
             return (Err(BearerError::Unavailable { retry_after }), None);
         }
         let negative = Some(Instant::now() + self.config.negative_ttl);
@@ -472,6 +496,7 @@ impl BearerAuth {
         let ttl = self.config.ttl.as_secs();
         match whoami::session_of(who, token, now, now + ttl) {
             Ok(session) => {
+                self.budget.note_valid(key);
                 let left = session.expires_at.saturating_sub(now).min(ttl);
                 let until = Instant::now() + Duration::from_secs(left);
                 (Ok(Arc::new(session)), Some(until))

@@ -377,6 +377,7 @@ mod with_provider {
                 permissions: vec!["repo.write".into(), "inference.serverless.write".into()],
                 global: vec!["discussion.write".into()],
                 can_read_gated_repos: true,
+                orgs: Vec::new(),
             },
         );
         assert_eq!(
@@ -390,15 +391,82 @@ mod with_provider {
                     "gated-repos"
                 ])
         );
+    }
 
+    #[tokio::test]
+    async fn oauth_tokens_of_any_app_are_refused() {
+        let p = TestProvider::start().await;
+        let auth = checker(&p, Duration::from_secs(300));
+        // A token another app received at its login: whoami says `auth.type: "oauth"`.
         let oauth = oauth_token(&p).await;
         assert!(oauth.starts_with("hf_oauth_"));
-        let s = auth.identify(&oauth).await.unwrap();
-        assert_eq!(s.handle, "test-user");
+        let refused = auth.identify(&oauth).await.err();
         assert_eq!(
-            s.scopes.mask(),
-            mask_of(&["openid", "profile"]),
-            "fail closed: whoami does not tell an OAuth token's scopes"
+            refused,
+            Some(BearerError::Refused {
+                why: tokens::OAUTH_REFUSAL
+            })
+        );
+        let r = error_response(&refused.unwrap());
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(www_authenticate(&r).contains("error=\"invalid_token\""));
+        let body = json_of(r).await;
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("use a user access token"));
+        // Cached as refused: the next request costs no whoami call.
+        assert!(matches!(
+            auth.cached(oauth.as_bytes()),
+            Some(Err(BearerError::Refused { .. }))
+        ));
+        assert_eq!(p.whoami_requests(), 1);
+    }
+
+    #[tokio::test]
+    async fn fine_grained_tokens_pass_only_in_the_orgs_they_name() {
+        let p = TestProvider::start().await;
+        let auth = checker(&p, Duration::from_secs(300));
+        let orgs = |token: &str| {
+            let token = token.to_owned();
+            let auth = &auth;
+            async move {
+                let s = auth.identify(&token).await.unwrap();
+                s.orgs
+                    .iter()
+                    .map(|o| (o.handle.clone(), o.role))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let own_only = p.mint_token(&alice(), TokenKind::fine_grained(&["repo.write"]));
+        assert_eq!(orgs(&own_only).await, [], "grants nothing on acme");
+        let acme_read = p.mint_token(
+            &alice(),
+            TokenKind::fine_grained(&[]).with_org("acme", &["repo.content.read"]),
+        );
+        assert_eq!(
+            orgs(&acme_read).await,
+            [("acme".to_owned(), Some(Role::Read))],
+            "alice is admin of acme, the token reads only"
+        );
+        let acme_admin = p.mint_token(
+            &alice(),
+            TokenKind::fine_grained(&[])
+                .with_org("acme", &["org.write"])
+                .with_org("elsewhere", &["repo.write"]),
+        );
+        assert_eq!(
+            orgs(&acme_admin).await,
+            [("acme".to_owned(), Some(Role::Admin))]
+        );
+        // A classic token still acts in every org with the user's role.
+        let classic = p.mint_token(&alice(), TokenKind::Read);
+        assert_eq!(
+            orgs(&classic).await,
+            [
+                ("acme".to_owned(), Some(Role::Admin)),
+                ("friends".to_owned(), Some(Role::Read))
+            ]
         );
     }
 
@@ -550,6 +618,82 @@ mod with_provider {
         assert_eq!(got.unwrap().handle, "alice");
         // The aborted call may or may not have reached the provider on a loaded machine.
         assert!((1..=2).contains(&p.whoami_requests()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn thousands_of_cancelled_checks_leave_the_cache_usable() {
+        let p = TestProvider::start().await;
+        p.set_whoami_delay(Duration::from_secs(30));
+        let mut c = BearerConfig::new(p.whoami_url());
+        c.bounds = Bounds {
+            max_entries: 256,
+            max_bytes: 1 << 20,
+        };
+        c.whoami_budget = crate::config::MAX_WHOAMI_BUDGET;
+        let auth = BearerAuth::new(c).unwrap();
+        for i in 0..3000 {
+            let token = format!("hf_cancelled{i:031}");
+            // Polled once (the lookup leads, the whoami call starts), then dropped: the
+            // client went away while whoami was asked.
+            let cancelled = tokio::time::timeout(Duration::ZERO, auth.identify(&token)).await;
+            assert!(cancelled.is_err(), "whoami is slow: nothing answered");
+        }
+        assert_eq!(auth.cache_entries(), 0, "no abandoned check left pending");
+        p.set_whoami_delay(Duration::ZERO);
+        let mut tokens = Vec::new();
+        for _ in 0..200 {
+            let t = p.mint_token(&alice(), TokenKind::Read);
+            assert_eq!(auth.identify(&t).await.unwrap().handle, "alice");
+            tokens.push(t);
+        }
+        assert!(auth.cache_entries() <= 256, "{}", auth.cache_entries());
+        let hits = tokens
+            .iter()
+            .filter(|t| matches!(auth.cached(t.as_bytes()), Some(Ok(_))))
+            .count();
+        assert!(hits >= 100, "only {hits} of 200 valid tokens are cached");
+    }
+
+    #[tokio::test]
+    async fn tokens_never_seen_valid_have_a_whoami_budget() {
+        let p = TestProvider::start().await;
+        let mut c = BearerConfig::new(p.whoami_url());
+        c.ttl = Duration::from_secs(1);
+        c.whoami_budget = 5;
+        let auth = BearerAuth::new(c).unwrap();
+        // A token seen valid before the flood.
+        let known = p.mint_token(&alice(), TokenKind::Read);
+        assert_eq!(auth.identify(&known).await.unwrap().handle, "alice");
+        assert_eq!(p.whoami_requests(), 1);
+        // Random well-formed tokens: four more calls, then 503 without a call.
+        let mut refused = 0;
+        for i in 0..20 {
+            match auth.identify(&format!("hf_random{i:032}")).await {
+                Err(BearerError::InvalidToken) => {}
+                Err(e @ BearerError::Unavailable { retry_after }) => {
+                    assert!(retry_after >= Duration::from_secs(1));
+                    let r = error_response(&e);
+                    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+                    assert!(r.headers().contains_key(RETRY_AFTER));
+                    refused += 1;
+                }
+                other => panic!("{:?}", other.map(|s| s.handle.clone())),
+            }
+        }
+        assert_eq!(refused, 16);
+        assert_eq!(p.whoami_requests(), 5, "the budget: 5 calls a minute");
+        // A new valid token waits for the budget too...
+        let fresh = p.mint_token(&alice(), TokenKind::Write);
+        assert!(matches!(
+            auth.identify(&fresh).await,
+            Err(BearerError::Unavailable { .. })
+        ));
+        assert_eq!(p.whoami_requests(), 5);
+        // ...but the token seen valid is re-checked after its TTL, outside the budget.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(auth.cached(known.as_bytes()).is_none(), "expired");
+        assert_eq!(auth.identify(&known).await.unwrap().handle, "alice");
+        assert_eq!(p.whoami_requests(), 6);
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{HfAuth, HfAuthBuilder, MAX_SESSION_LIFETIME, MAX_TOKEN_CACHE_TTL};
+use super::{HfAuth, HfAuthBuilder, MAX_SESSION_LIFETIME, MAX_TOKEN_CACHE_TTL, MAX_WHOAMI_BUDGET};
 use crate::{
     cookies::CookiePolicy,
     cross_site::TrustedOrigins,
@@ -27,6 +27,14 @@ impl HfAuthBuilder {
                 reason: "the bearer-token cache TTL is between 1 second and 1 hour".into(),
             });
         }
+        if !(1..=MAX_WHOAMI_BUDGET).contains(&self.whoami_budget) {
+            return Err(ConfigError::Invalid {
+                variable: "whoami_budget",
+                reason: format!(
+                    "the whoami budget is from 1 to {MAX_WHOAMI_BUDGET} calls a minute"
+                ),
+            });
+        }
         let url = self.whoami_url.clone().unwrap_or_else(|| {
             let provider = self
                 .provider_url
@@ -48,6 +56,7 @@ impl HfAuthBuilder {
         let mut config = BearerConfig::new(url);
         config.ttl = self.token_cache_ttl;
         config.http_timeout = self.http_timeout;
+        config.whoami_budget = self.whoami_budget;
         let built = if mock {
             let user = self.mock_user.clone().unwrap_or_default();
             BearerAuth::mock(config, &user, scopes)

@@ -33,6 +33,7 @@ pub struct HfAuthBuilder {
     pub(super) max_login_retries: u32,
     pub(super) whoami_url: Option<String>,
     pub(super) token_cache_ttl: Duration,
+    pub(super) whoami_budget: u32,
     pub(super) incremental_consent: bool,
     pub(super) session_store: Option<String>,
     pub(super) session_store_cache: bool,
@@ -64,6 +65,7 @@ impl Default for HfAuthBuilder {
             max_login_retries: 2,
             whoami_url: None,
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
+            whoami_budget: crate::bearer::DEFAULT_WHOAMI_BUDGET,
             incremental_consent: false,
             session_store: None,
             session_store_cache: true,
@@ -280,6 +282,24 @@ impl HfAuthBuilder {
     /// environment: `HF_AUTH_TOKEN_CACHE_TTL`, in seconds.
     pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
         self.token_cache_ttl = ttl;
+        self
+    }
+
+    /// How many whoami calls a minute this replica may spend on bearer tokens it has never
+    /// seen valid (default 60, at least 1, at most [`MAX_WHOAMI_BUDGET`](crate::config::MAX_WHOAMI_BUDGET)).
+    /// Beyond it such a token is answered 503 with `Retry-After` and costs no call, so that
+    /// random tokens cannot spend Hugging Face's strict whoami rate limit for everyone; a token
+    /// seen valid before is re-checked outside the budget. In the environment:
+    /// `HF_AUTH_WHOAMI_BUDGET`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), hf_auth_runtime::ConfigError> {
+    /// // An API that expects many new tokens a minute.
+    /// let auth = hf_auth_runtime::HfAuth::from_env()?.whoami_budget(600).build().await?;
+    /// # drop(auth); Ok(()) }
+    /// ```
+    pub fn whoami_budget(mut self, calls_per_minute: u32) -> Self {
+        self.whoami_budget = calls_per_minute;
         self
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{HfAuthBuilder, MAX_TOKEN_CACHE_TTL};
+use super::{HfAuthBuilder, MAX_TOKEN_CACHE_TTL, MAX_WHOAMI_BUDGET};
 use crate::{crypto::decode_key_text, error::ConfigError, mock::MockUser, registry::ScopeCheck};
 
 /// Decodes a cookie key given as text (see [`HfAuthBuilder::cookie_key`]).
@@ -104,6 +104,20 @@ impl HfAuthBuilder {
                         "{:?}: use a number of seconds from 1 to {} (an hour)",
                         crate::error::Escaped::str(&secs),
                         MAX_TOKEN_CACHE_TTL.as_secs()
+                    ),
+                })?;
+        }
+        if let Some(calls) = var("HF_AUTH_WHOAMI_BUDGET") {
+            b.whoami_budget = calls
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_WHOAMI_BUDGET).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    variable: "HF_AUTH_WHOAMI_BUDGET",
+                    reason: format!(
+                        "{:?}: use a number of whoami calls a minute from 1 to {MAX_WHOAMI_BUDGET}",
+                        crate::error::Escaped::str(&calls),
                     ),
                 })?;
         }

@@ -31,6 +31,8 @@ pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(300);
 /// The longest bearer-token cache TTL accepted.
 pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(3600);
+/// The largest whoami budget accepted, in calls a minute (see [`HfAuthBuilder::whoami_budget`]).
+pub const MAX_WHOAMI_BUDGET: u32 = 100_000;
 
 /// A configured "Sign in with Hugging Face": build it once at start-up, then
 /// [`attach`](HfAuth::attach) it to your router.
@@ -70,6 +72,7 @@ impl HfAuth {
     /// `HF_AUTH_PUBLIC_URL`, `HF_AUTH_COOKIE_KEY` and `HF_AUTH_COOKIE_KEY_PREVIOUS` (hex or
     /// base64 of 32 bytes or more; see [`HfAuthBuilder::cookie_key`]), `HF_AUTH_SESSION_LIFETIME`
     /// (seconds), `HF_AUTH_TOKEN_CACHE_TTL` (seconds, see [`HfAuthBuilder::token_cache_ttl`]),
+    /// `HF_AUTH_WHOAMI_BUDGET` (calls a minute, see [`HfAuthBuilder::whoami_budget`]),
     /// `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`), `HF_AUTH_TRUSTED_ORIGINS`
     /// (comma-separated origins, see [`HfAuthBuilder::trusted_origins`]), `HF_AUTH_MOCK`
     /// (`1`/`true` or `0`/`false`, see [`HfAuthBuilder::mock`]) and the mock user's
