@@ -707,3 +707,53 @@ async fn the_token_cache_ttl_from_the_environment_is_the_one_used() {
     assert!(bench_identify_bearer(&short, &token).await);
     assert_eq!(provider.whoami_requests(), 3);
 }
+
+#[test]
+fn a_bad_whoami_budget_names_its_variable() {
+    for bad in ["0", "100001", "many", "-1", "1.5"] {
+        let err = HfAuthBuilder::from_vars(&|k| (k == "HF_AUTH_WHOAMI_BUDGET").then(|| bad.into()))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    variable: "HF_AUTH_WHOAMI_BUDGET",
+                    ..
+                }
+            ),
+            "{bad}: {err}"
+        );
+        assert!(err.to_string().contains("from 1 to 100000"), "{err}");
+    }
+}
+
+/// `HF_AUTH_WHOAMI_BUDGET` reaches the bearer checker: with 2 calls a minute, the third new
+/// token is answered 503 without a whoami call.
+#[tokio::test]
+async fn the_whoami_budget_from_the_environment_is_the_one_used() {
+    use hf_auth_runtime::{__internal::bench::bench_identify_bearer, testing::TestUser};
+    let provider = TestProvider::start().await;
+    let issuer = provider.issuer().to_owned();
+    let auth = HfAuthBuilder::from_vars(&move |k| match k {
+        "OAUTH_CLIENT_ID" => Some(TestProvider::CLIENT_ID.into()),
+        "OAUTH_CLIENT_SECRET" => Some(TestProvider::CLIENT_SECRET.into()),
+        "OPENID_PROVIDER_URL" => Some(issuer.clone()),
+        "HF_AUTH_PUBLIC_URL" => Some("http://127.0.0.1:7860".into()),
+        "HF_AUTH_WHOAMI_BUDGET" => Some("2".into()),
+        _ => None,
+    })
+    .unwrap()
+    .scope_check(ScopeCheck::Off)
+    .discovery_attempts(1)
+    .build()
+    .await
+    .unwrap();
+    let alice = TestUser::new("alice");
+    for _ in 0..2 {
+        let token = provider.mint_token(&alice, hf_auth_runtime::testing::TokenKind::Read);
+        assert!(bench_identify_bearer(&auth, &token).await);
+    }
+    let third = provider.mint_token(&alice, hf_auth_runtime::testing::TokenKind::Read);
+    assert!(!bench_identify_bearer(&auth, &third).await, "over budget");
+    assert_eq!(provider.whoami_requests(), 2);
+}
