@@ -166,6 +166,10 @@ async fn replicas_refresh_a_session_once_and_all_see_the_result() {
     a.login(&mut browser, "/").await;
     assert_eq!(a.provider.refresh_requests(), 0);
     tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The refreshed token lives long enough that a replica taking the lock after the first
+    // refresh finds it fresh even on a loaded machine (with 1 s it could expire in between,
+    // and be refreshed again, rightly).
+    a.provider.set_access_token_ttl(60);
 
     // Six requests with the expired session at once, three on each replica.
     let mut tabs: Vec<Browser> = (0..6).map(|_| copy_of(&browser)).collect();
