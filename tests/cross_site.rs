@@ -257,10 +257,21 @@ async fn only_get_and_a_same_site_post_can_sign_out() {
         for headers in [
             vec![("cookie", c)],
             vec![("cookie", c), ("sec-fetch-site", "none")],
-            vec![("cookie", c), ("sec-fetch-site", "same-origin"), ("origin", APP)],
+            vec![
+                ("cookie", c),
+                ("sec-fetch-site", "same-origin"),
+                ("origin", APP),
+            ],
             vec![("cookie", c), ("sec-fetch-site", "cross-site")],
         ] {
-            let out = call(&app, method.clone(), "/oauth/huggingface/logout", &headers, "").await;
+            let out = call(
+                &app,
+                method.clone(),
+                "/oauth/huggingface/logout",
+                &headers,
+                "",
+            )
+            .await;
             assert_eq!(
                 out.status,
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -271,7 +282,11 @@ async fn only_get_and_a_same_site_post_can_sign_out() {
                 Some("GET, POST"),
                 "{method}"
             );
-            assert!(out.set_cookies().is_empty(), "{method} {headers:?}: {:?}", out.set_cookies());
+            assert!(
+                out.set_cookies().is_empty(),
+                "{method} {headers:?}: {:?}",
+                out.set_cookies()
+            );
         }
     }
 }
