@@ -263,6 +263,35 @@ mod tests {
     const MASTER: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     #[test]
+    fn raw_bytes_follow_the_same_rule_as_cookies() {
+        let key = CookieKey::for_purpose(MASTER, Purpose::Store, Mode::Real, "app");
+        let raw = key.seal_bytes("hf-auth:s:x", b"value");
+        assert_eq!(raw.len(), NONCE_LEN + 5 + TAG_LEN);
+        assert_eq!(
+            key.open_bytes("hf-auth:s:x", &raw).as_deref(),
+            Some(&b"value"[..])
+        );
+        assert_eq!(key.open_bytes("hf-auth:s:y", &raw), None);
+        // A cookie is the base64url of the same bytes.
+        let cookie = key.seal("n", b"value");
+        let decoded = URL_SAFE_NO_PAD.decode(&cookie).unwrap();
+        assert_eq!(
+            key.open_bytes("n", &decoded).as_deref(),
+            Some(&b"value"[..])
+        );
+        assert_eq!(
+            key.open("n", &URL_SAFE_NO_PAD.encode(&raw)),
+            None,
+            "the name is bound"
+        );
+        // The store's key is not the session cookie's.
+        let session = CookieKey::for_purpose(MASTER, Purpose::Session, Mode::Real, "app");
+        assert_eq!(session.open_bytes("hf-auth:s:x", &raw), None);
+        assert_eq!(key.open_bytes("hf-auth:s:x", &raw[..raw.len() - 1]), None);
+        assert_eq!(key.open_bytes("hf-auth:s:x", &[]), None);
+    }
+
+    #[test]
     fn purpose_mode_and_client_id_each_give_another_key() {
         let base = CookieKey::for_purpose(MASTER, Purpose::Session, Mode::Real, "app-a");
         let sealed = base.seal("hf_auth_session", b"data");
