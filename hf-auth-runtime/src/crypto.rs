@@ -49,8 +49,10 @@ pub(crate) enum Purpose {
     Flow,
     /// The values hf-auth writes to the session store (Redis): sessions and the shared token
     /// cache, sealed with the Redis key's name as associated data.
+    #[cfg(feature = "redis")]
     Store,
     /// The keyed hash that names a token's entries in the session store (not a cipher key).
+    #[cfg(feature = "redis")]
     StoreNames,
 }
 
@@ -118,7 +120,9 @@ fn context(purpose: Purpose, mode: Mode, client_id: &str) -> String {
     let purpose = match purpose {
         Purpose::Session => "session",
         Purpose::Flow => "flow",
+        #[cfg(feature = "redis")]
         Purpose::Store => "store",
+        #[cfg(feature = "redis")]
         Purpose::StoreNames => "store-names",
     };
     let mode = match mode {
@@ -264,7 +268,7 @@ mod tests {
 
     #[test]
     fn raw_bytes_follow_the_same_rule_as_cookies() {
-        let key = CookieKey::for_purpose(MASTER, Purpose::Store, Mode::Real, "app");
+        let key = CookieKey::for_purpose(MASTER, Purpose::Flow, Mode::Real, "store");
         let raw = key.seal_bytes("hf-auth:s:x", b"value");
         assert_eq!(raw.len(), NONCE_LEN + 5 + TAG_LEN);
         assert_eq!(
@@ -284,8 +288,8 @@ mod tests {
             None,
             "the name is bound"
         );
-        // The store's key is not the session cookie's.
-        let session = CookieKey::for_purpose(MASTER, Purpose::Session, Mode::Real, "app");
+        // Another purpose's key opens nothing of it.
+        let session = CookieKey::for_purpose(MASTER, Purpose::Session, Mode::Real, "store");
         assert_eq!(session.open_bytes("hf-auth:s:x", &raw), None);
         assert_eq!(key.open_bytes("hf-auth:s:x", &raw[..raw.len() - 1]), None);
         assert_eq!(key.open_bytes("hf-auth:s:x", &[]), None);
