@@ -286,7 +286,8 @@ async fn main() -> ExitCode {
         .init();
 
     // The operator's command: `space_app revoke-user <sub>` ends every session of a user on
-    // every replica (server-side sessions: HF_AUTH_SESSION_STORE, feature `redis`).
+    // every replica (server-side sessions: HF_AUTH_SESSION_STORE and, for a private CA,
+    // HF_AUTH_SESSION_STORE_CA; feature `redis`).
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("revoke-user") {
         return revoke_user(args.get(1).map(String::as_str)).await;
@@ -315,7 +316,11 @@ async fn revoke_user(sub: Option<&str>) -> ExitCode {
             eprintln!("error: HF_AUTH_SESSION_STORE is not set: sessions are stateless cookies and cannot be revoked");
             return ExitCode::from(2);
         };
-        match hf_auth_runtime::revoke_user_in_store(&url, sub).await {
+        // A `rediss://` store with a private CA: the same HF_AUTH_SESSION_STORE_CA as the app.
+        let ca = std::env::var_os("HF_AUTH_SESSION_STORE_CA")
+            .filter(|ca| !ca.is_empty())
+            .map(std::path::PathBuf::from);
+        match hf_auth_runtime::revoke_user_in_store_with_ca(&url, ca.as_deref(), sub).await {
             Ok(n) => {
                 println!("revoked {n} session(s) of {sub}");
                 ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! The multi-replica test, both session modes: two sets of three `space_app` processes behind
 //! nginx round-robin (no sticky sessions), one with stateless cookie sessions, one with
-//! server-side sessions in Redis, the test kit's provider behind them, all started by
+//! server-side sessions in Redis (over TLS, with a password and a private CA), the test kit's
+//! provider behind them, all started by
 //! `scripts/multi-replica.sh`, which sets `HF_AUTH_REPLICAS_URL` and
 //! `HF_AUTH_STORE_REPLICAS_URL` (the two fronts) and `HF_AUTH_REPLICAS` (how many) and runs
 //! this test. nginx adds `X-Upstream` (the replica's address) to every answer, so the test sees
@@ -210,6 +211,11 @@ async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode()
         std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/multi-replica.sh"))
     };
     let handle = std::env::var("TEST_PROVIDER_USER").unwrap_or_else(|_| "browser-user".into());
+    // Redis as a managed one is reached: TLS with a password, a private CA.
+    assert!(
+        var("HF_AUTH_SESSION_STORE").starts_with("rediss://:"),
+        "the script runs Redis over TLS with a password"
+    );
 
     // A login on one replica is honoured by all (the callback already ran on another one).
     let mut b = sign_in(&s).await;
@@ -261,6 +267,7 @@ async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode()
     let out = std::process::Command::new(var("HF_AUTH_SPACE_APP"))
         .args(["revoke-user", &sub])
         .env("HF_AUTH_SESSION_STORE", var("HF_AUTH_SESSION_STORE"))
+        .env("HF_AUTH_SESSION_STORE_CA", var("HF_AUTH_SESSION_STORE_CA"))
         .output()
         .expect("space_app runs");
     let said = String::from_utf8_lossy(&out.stdout);

@@ -429,3 +429,171 @@ async fn replicas_with_a_store_share_the_token_check() {
         "one whoami call for both replicas"
     );
 }
+
+/// Runs `redis-cli` against the test server (plain mode), as someone with access to Redis.
+fn redis_cli(redis: &RedisServer, args: &[&str]) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &redis.port().to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (Debian's redis-tools, with redis-server)");
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_session_a_redis_writer_moved_to_another_id_signs_nobody_in() {
+    let redis = redis();
+    let (a, b, mut victim) = two_replicas(&redis).await;
+    let sub_of = |body: serde_json::Value| body["sub"].as_str().unwrap().to_owned();
+    let victim_sub = sub_of(
+        victim
+            .get_with_accept(&a.url("/me"), "application/json")
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    a.provider.set_user(TestUser::new("mallory"));
+    let mut mallory = Browser::api();
+    a.login(&mut mallory, "/").await;
+    let mallory_sub = sub_of(
+        mallory
+            .get_with_accept(&a.url("/me"), "application/json")
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert_ne!(victim_sub, mallory_sub);
+    let id_of = |sub: &str| redis_cli(&redis, &["SMEMBERS", &format!("hf-auth:u:{sub}")]);
+    let (victims, mallorys) = (id_of(&victim_sub), id_of(&mallory_sub));
+    assert_eq!(victims.len(), 43, "one session id: {victims}");
+
+    // Mallory, who can write to Redis, copies the victim's sealed session onto her own id.
+    redis_cli(
+        &redis,
+        &[
+            "COPY",
+            &format!("hf-auth:s:{victims}"),
+            &format!("hf-auth:s:{mallorys}"),
+            "REPLACE",
+        ],
+    );
+    // Neither replica (b has not cached her session yet) signs her in as the victim, or at all.
+    for replica in [b.url("/me"), a.url("/me")] {
+        let r = mallory.get_with_accept(&replica, "application/json").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{replica}");
+    }
+    // The victim's own session is untouched.
+    assert_eq!(status(&mut victim, &b.url("/me")).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn over_tls_with_a_password_replicas_share_sessions_and_hear_logouts() {
+    let redis = RedisServer::start_tls().expect("a TLS test redis-server");
+    let ca = redis.ca_path().unwrap();
+    let edit = {
+        let (url, ca) = (redis.url(), ca.clone());
+        move |b: HfAuthBuilder| {
+            b.cookie_key(KEY)
+                .session_store(url.clone())
+                .session_store_ca(ca.clone())
+        }
+    };
+    let a = start_with(TestProvider::start().await, edit.clone()).await;
+    let b = a.replica(edit).await;
+    let mut browser = Browser::api();
+    a.login(&mut browser, "/").await;
+    assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
+    assert_eq!(status(&mut browser, &a.url("/me")).await, StatusCode::OK);
+    let mut stolen = copy_of(&browser);
+    browser
+        .get(&a.url("/oauth/huggingface/logout?_target_url=/"))
+        .await;
+    let took = refused_within(&mut stolen, &b.url("/me"), BOUND).await;
+    assert!(
+        took.is_some(),
+        "a logout over TLS was not heard within {BOUND:?}"
+    );
+    // And the environment says the same: HF_AUTH_SESSION_STORE + HF_AUTH_SESSION_STORE_CA.
+    let vars = |name: &str| match name {
+        "HF_AUTH_SESSION_STORE" => Some(redis.url()),
+        "HF_AUTH_SESSION_STORE_CA" => Some(ca.display().to_string()),
+        _ => None,
+    };
+    let auth = HfAuthBuilder::from_vars(&vars)
+        .unwrap()
+        .mock(true)
+        .build()
+        .await
+        .unwrap();
+    assert!(auth.has_session_store());
+    // The operator's revocation reaches it too, with the CA.
+    let ended = hf_auth_runtime::revoke_user_in_store_with_ca(&redis.url(), Some(&ca), "nobody")
+        .await
+        .unwrap();
+    assert_eq!(ended, 0);
+}
+
+#[tokio::test]
+async fn a_store_ca_that_cannot_be_used_or_a_wrong_password_is_a_clear_start_up_error() {
+    let redis = RedisServer::start_tls().expect("a TLS test redis-server");
+    let dir = std::env::temp_dir().join(format!("hf-auth-store-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(&garbage, "this is not a certificate\n").unwrap();
+    let missing = dir.join("missing.pem");
+    for (what, ca) in [("missing", &missing), ("garbage", &garbage)] {
+        let vars = |name: &str| match name {
+            "HF_AUTH_SESSION_STORE" => Some(redis.url()),
+            "HF_AUTH_SESSION_STORE_CA" => Some(ca.display().to_string()),
+            _ => None,
+        };
+        let err = HfAuthBuilder::from_vars(&vars)
+            .unwrap()
+            .mock(true)
+            .build()
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{what}: {text}");
+        assert!(text.contains("HF_AUTH_SESSION_STORE_CA"), "{what}: {text}");
+        assert!(text.contains(&*ca.display().to_string()), "{what}: {text}");
+    }
+    // A CA without a store, and a CA with a plain redis:// store.
+    let err = HfAuthBuilder::default()
+        .mock(true)
+        .session_store_ca(redis.ca_path().unwrap())
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("HF_AUTH_SESSION_STORE_CA"),
+        "{err}"
+    );
+    let plain = RedisServer::start().expect("a test redis-server");
+    let err = HfAuthBuilder::default()
+        .mock(true)
+        .session_store(plain.url())
+        .session_store_ca(redis.ca_path().unwrap())
+        .build()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("rediss://"), "{err}");
+    // A wrong password: refused at start-up, and the password is not in the message.
+    let wrong = format!("rediss://:hunter2-wrong@127.0.0.1:{}/0", redis.port());
+    let err = HfAuthBuilder::default()
+        .mock(true)
+        .session_store(wrong)
+        .session_store_ca(redis.ca_path().unwrap())
+        .build()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ConfigError::SessionStore { .. }), "{text}");
+    assert!(text.contains("password"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!text.contains(redis.password().unwrap()), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

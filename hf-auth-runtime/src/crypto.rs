@@ -1,16 +1,19 @@
 //! Authenticated encryption of cookie values (AES-256-GCM) and the derivation of its key.
 //!
 //! A value is sealed as `base64url(nonce || ciphertext || tag)`, with the cookie's name as
-//! associated data, so a value cannot be moved from one cookie to another.
+//! associated data, so a value cannot be moved from one cookie to another. Values written to the
+//! session store (Redis) are sealed by the same rule as raw bytes, with the Redis key's name as
+//! associated data ([`CookieKey::seal_bytes`]).
 //!
 //! Keys are derived with HKDF-SHA256 from one master secret ([`CookieKey::for_purpose`]): the
-//! session cookies and the flow cookies get separate keys, and the derivation binds the mode
+//! session cookies, the flow cookies and the store's values get separate keys, and the
+//! derivation binds the mode
 //! (mock or real) and the OAuth client ID, so a cookie made for one purpose, mode or app opens
 //! nowhere else. A key may carry the previous master's key ([`CookieKey::with_previous`]) that
 //! still opens old cookies while new ones are sealed with the current key (rotation).
 
 use aes_gcm::{
-    aead::{Aead, AeadCore, KeyInit, OsRng, Payload},
+    aead::{Aead, AeadCore, AeadInPlace, KeyInit, OsRng, Payload},
     Aes256Gcm, Nonce,
 };
 use base64::{
@@ -24,6 +27,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 
 const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
 
 /// The least number of bytes of a master secret given as a cookie key.
 pub(crate) const MIN_KEY_BYTES: usize = 32;
@@ -43,6 +47,13 @@ pub(crate) enum Purpose {
     Session,
     /// The per-login flow cookies (state, PKCE verifier, nonce).
     Flow,
+    /// The values hf-auth writes to the session store (Redis): sessions and the shared token
+    /// cache, sealed with the Redis key's name as associated data.
+    #[cfg(feature = "redis")]
+    Store,
+    /// The keyed hash that names a token's entries in the session store (not a cipher key).
+    #[cfg(feature = "redis")]
+    StoreNames,
 }
 
 /// Whether the app signs users in for real or as the mock user.
@@ -95,6 +106,48 @@ pub(crate) fn decode_key_text(text: &str) -> Result<Vec<u8>, KeyTextError> {
     Ok(bytes)
 }
 
+/// HKDF-SHA256 of `secret` with info `context`: 32 bytes, independent for each context.
+fn hkdf(secret: &[u8], context: &str) -> [u8; 32] {
+    let hk = Hkdf::<Sha256>::new(Some(b"hf-auth cookie key v1"), secret);
+    let mut okm = [0u8; 32];
+    hk.expand(context.as_bytes(), &mut okm)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    okm
+}
+
+/// The HKDF info of a derived key: the purpose, the mode and the client ID.
+fn context(purpose: Purpose, mode: Mode, client_id: &str) -> String {
+    let purpose = match purpose {
+        Purpose::Session => "session",
+        Purpose::Flow => "flow",
+        #[cfg(feature = "redis")]
+        Purpose::Store => "store",
+        #[cfg(feature = "redis")]
+        Purpose::StoreNames => "store-names",
+    };
+    let mode = match mode {
+        Mode::Real => "real",
+        Mode::Mock => "mock",
+    };
+    // The client ID is last and its length is spelled out, so no two inputs share an info.
+    format!(
+        "hf-auth v2 purpose={purpose} mode={mode} client_id={}:{client_id}",
+        client_id.len()
+    )
+}
+
+/// 32 secret bytes for `purpose` (a key that is not an AES-GCM key, such as a MAC key),
+/// derived as [`CookieKey::for_purpose`] derives its keys.
+#[cfg(feature = "redis")]
+pub(crate) fn secret_for_purpose(
+    master: &[u8],
+    purpose: Purpose,
+    mode: Mode,
+    client_id: &str,
+) -> [u8; 32] {
+    hkdf(master, &context(purpose, mode, client_id))
+}
+
 impl std::fmt::Debug for CookieKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CookieKey(<redacted>)")
@@ -105,12 +158,8 @@ impl CookieKey {
     /// Derives a key with HKDF-SHA256 from secret material. `context` is HKDF's info: keys of
     /// different contexts are independent.
     pub(crate) fn derive(secret: &[u8], context: &str) -> CookieKey {
-        let hk = Hkdf::<Sha256>::new(Some(b"hf-auth cookie key v1"), secret);
-        let mut okm = [0u8; 32];
-        hk.expand(context.as_bytes(), &mut okm)
-            .expect("32 bytes is a valid HKDF-SHA256 output length");
         CookieKey {
-            current: Aes256Gcm::new(&okm.into()),
+            current: Aes256Gcm::new(&hkdf(secret, context).into()),
             previous: None,
         }
     }
@@ -124,22 +173,7 @@ impl CookieKey {
         mode: Mode,
         client_id: &str,
     ) -> CookieKey {
-        let purpose = match purpose {
-            Purpose::Session => "session",
-            Purpose::Flow => "flow",
-        };
-        let mode = match mode {
-            Mode::Real => "real",
-            Mode::Mock => "mock",
-        };
-        // The client ID is last and its length is spelled out, so no two inputs share an info.
-        CookieKey::derive(
-            master,
-            &format!(
-                "hf-auth v2 purpose={purpose} mode={mode} client_id={}:{client_id}",
-                client_id.len()
-            ),
-        )
+        CookieKey::derive(master, &context(purpose, mode, client_id))
     }
 
     /// A random master secret, for mock mode without a cookie key: sessions do not survive a
@@ -157,35 +191,43 @@ impl CookieKey {
         }
     }
 
+    /// Seals `plaintext` for the cookie `name`: unpadded base64url of [`seal_bytes`](Self::seal_bytes).
     pub(crate) fn seal(&self, name: &str, plaintext: &[u8]) -> String {
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let ciphertext = self
-            .current
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: name.as_bytes(),
-                },
-            )
-            .expect("AES-GCM encryption of a cookie-sized value cannot fail");
-        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ciphertext);
-        URL_SAFE_NO_PAD.encode(out)
+        URL_SAFE_NO_PAD.encode(self.seal_bytes(name, plaintext))
     }
 
-    /// Decrypts a sealed value with the current key, else the previous one; `None` for anything
-    /// forged, truncated, moved or sealed with another key.
+    /// Decrypts a value [`seal`](Self::seal) made, as [`open_bytes`](Self::open_bytes) does;
+    /// `None` also for a value longer than a cookie can be.
     pub(crate) fn open(&self, name: &str, sealed: &str) -> Option<Vec<u8>> {
         if sealed.len() > 8192 {
             return None;
         }
-        let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if raw.len() < NONCE_LEN + 16 {
+        self.open_bytes(name, &URL_SAFE_NO_PAD.decode(sealed).ok()?)
+    }
+
+    /// Seals `plaintext` for `name` (a cookie's or a Redis key's name, the associated data) as
+    /// raw bytes: `nonce || ciphertext || tag`, with a random 96-bit nonce.
+    pub(crate) fn seal_bytes(&self, name: &str, plaintext: &[u8]) -> Vec<u8> {
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let tag = self
+            .current
+            .encrypt_in_place_detached(&nonce, name.as_bytes(), &mut out[NONCE_LEN..])
+            .expect("AES-GCM encryption of a value under 64 GiB cannot fail");
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    /// Decrypts what [`seal_bytes`](Self::seal_bytes) made for `name`, with the current key,
+    /// else the previous one; `None` for anything forged, truncated, moved to another name or
+    /// sealed with another key.
+    pub(crate) fn open_bytes(&self, name: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
             return None;
         }
-        let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let payload = || Payload {
             msg: ciphertext,
             aad: name.as_bytes(),
@@ -223,6 +265,35 @@ mod tests {
     }
 
     const MASTER: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn raw_bytes_follow_the_same_rule_as_cookies() {
+        let key = CookieKey::for_purpose(MASTER, Purpose::Flow, Mode::Real, "store");
+        let raw = key.seal_bytes("hf-auth:s:x", b"value");
+        assert_eq!(raw.len(), NONCE_LEN + 5 + TAG_LEN);
+        assert_eq!(
+            key.open_bytes("hf-auth:s:x", &raw).as_deref(),
+            Some(&b"value"[..])
+        );
+        assert_eq!(key.open_bytes("hf-auth:s:y", &raw), None);
+        // A cookie is the base64url of the same bytes.
+        let cookie = key.seal("n", b"value");
+        let decoded = URL_SAFE_NO_PAD.decode(&cookie).unwrap();
+        assert_eq!(
+            key.open_bytes("n", &decoded).as_deref(),
+            Some(&b"value"[..])
+        );
+        assert_eq!(
+            key.open("n", &URL_SAFE_NO_PAD.encode(&raw)),
+            None,
+            "the name is bound"
+        );
+        // Another purpose's key opens nothing of it.
+        let session = CookieKey::for_purpose(MASTER, Purpose::Session, Mode::Real, "store");
+        assert_eq!(session.open_bytes("hf-auth:s:x", &raw), None);
+        assert_eq!(key.open_bytes("hf-auth:s:x", &raw[..raw.len() - 1]), None);
+        assert_eq!(key.open_bytes("hf-auth:s:x", &[]), None);
+    }
 
     #[test]
     fn purpose_mode_and_client_id_each_give_another_key() {

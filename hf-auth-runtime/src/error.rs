@@ -100,7 +100,7 @@ pub enum ConfigError {
     #[error("OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET are not set, and mock mode does not switch on by itself because {0}. Set both for real sign-in with Hugging Face, or set HF_AUTH_MOCK=1 (HfAuthBuilder::mock(true)) to sign every visitor in as the mock user (local development only)")]
     MockNotAllowed(String),
     /// The session store (`HF_AUTH_SESSION_STORE`) could not be reached at start-up.
-    #[error("the session store at {url} (HF_AUTH_SESSION_STORE) cannot be used: {reason}. Check that Redis runs there and that the URL, port, database and password are right, or unset HF_AUTH_SESSION_STORE for stateless cookie sessions")]
+    #[error("the session store at {url} (HF_AUTH_SESSION_STORE) cannot be used: {reason}. Check that Redis runs there and that the URL, port, database and password are right (for rediss://, that its certificate chains to the CA in HF_AUTH_SESSION_STORE_CA, or to a system root without it), or unset HF_AUTH_SESSION_STORE for stateless cookie sessions")]
     SessionStore {
         /// The store's URL, without its password.
         url: String,
@@ -133,6 +133,10 @@ pub enum RevokeError {
     /// The user id is empty, too long or has control characters.
     #[error("not a user id")]
     InvalidUser,
+    /// The private CA given for the session store (`HF_AUTH_SESSION_STORE_CA`) cannot be used:
+    /// nothing was revoked.
+    #[error("HF_AUTH_SESSION_STORE_CA cannot be used, nothing was revoked: {0}")]
+    InvalidCa(String),
 }
 
 /// Why a login (the callback of the OAuth flow) failed. Each one ends on a small HTML page with

@@ -52,7 +52,7 @@ pub use requirement::{
     Accept, CrossSite, OrgParam, OrgRequirement, Requirement, RequirementSource,
 };
 #[cfg(feature = "redis")]
-pub use session::server_side::revoke_user_in_store;
+pub use session::server_side::{revoke_user_in_store, revoke_user_in_store_with_ca};
 pub use session::{MAX_CHUNKS, SESSION_COOKIE};
 /// Entry points for the project's own fuzz targets and benchmarks (features `fuzzing`,
 /// `bench-hooks`). Not a public API.

@@ -1,13 +1,17 @@
 //! The bearer cache shared by replicas, in Redis (feature `redis`): N replicas ask whoami once
 //! per token per TTL, not N times.
 //!
-//! Keys, under the store's prefix (`hf-auth:` by default), with `{hash}` the hex SHA-256 of the
-//! token (the token itself never goes to Redis):
-//! - `{prefix}token:{hash}`: what whoami said, until the local cache would have trusted it
+//! Keys, under the store's prefix (`hf-auth:` by default), with `{name}` the hex HMAC-SHA256 of
+//! the token's SHA-256 under a key derived from the cookie key ([`StoreKeys::token_name`]): the
+//! token never goes to Redis, and a Redis reader cannot test a token it guesses.
+//! - `{prefix}token:{name}`: what whoami said, until the local cache would have trusted it
 //!   (`PX` = the remaining TTL: the positive TTL capped by the token's expiry, or the short
 //!   negative TTL). A valid token's session is stored without its access token, which each
-//!   replica puts back from the request.
-//! - `{prefix}token-lock:{hash}`: held by the one replica that calls whoami for the token
+//!   replica puts back from the request. The value is sealed with the store's key and the key's
+//!   name as associated data ([`StoreKeys::seal`]): a reader learns no handle or org, and a
+//!   value a writer forged or moved from another token's key does not open (the replica then
+//!   asks whoami, as for any corrupt value).
+//! - `{prefix}token-lock:{name}`: held by the one replica that calls whoami for the token
 //!   (`SET NX PX`, a random value, deleted only by its holder). The others poll the value for at
 //!   most [`POLL_FOR`], then call whoami themselves.
 //!
@@ -16,7 +20,6 @@
 //! Redis for [`SKIP_AFTER_FAILURE`] so that each request does not wait for it again.
 
 use std::{
-    fmt::Write as _,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::{Duration, Instant},
 };
@@ -24,7 +27,7 @@ use std::{
 use redis::aio::ConnectionManager;
 
 use super::{cache::TokenHash, now_ms, BearerError, Outcome};
-use crate::session::SessionData;
+use crate::session::{store::sealing::StoreKeys, SessionData};
 
 /// How long a replica waits for another one's whoami answer before it calls whoami itself.
 pub(crate) const POLL_FOR: Duration = Duration::from_secs(2);
@@ -50,6 +53,8 @@ const REFUSED: u8 = b'r';
 pub(crate) struct SharedTokenCache {
     conn: ConnectionManager,
     prefix: Box<str>,
+    /// Seal the values and name the keys.
+    keys: StoreKeys,
     /// Unix milliseconds before which Redis is not asked (after a failure).
     skip_until_ms: AtomicU64,
     /// Whether the current outage was logged at warn.
@@ -87,16 +92,8 @@ enum SharedError {
     Redis(#[from] redis::RedisError),
     #[error("redis did not answer within {} ms", COMMAND_TIMEOUT.as_millis())]
     Timeout,
-    #[error("a stored token outcome does not decode")]
+    #[error("a stored token outcome does not open or decode")]
     Corrupt,
-}
-
-fn hex(hash: &TokenHash) -> String {
-    let mut s = String::with_capacity(64);
-    for b in hash {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// The value stored for an outcome; `None` for outcomes that are not shared (unavailable).
@@ -162,22 +159,23 @@ async fn within<T>(
 
 impl SharedTokenCache {
     /// The shared cache over `conn` (the connection of the Redis session store), with keys
-    /// under `prefix` (the store's, e.g. `hf-auth:`).
-    pub(crate) fn new(conn: ConnectionManager, prefix: &str) -> SharedTokenCache {
+    /// under `prefix` (the store's, e.g. `hf-auth:`) named and sealed with `keys`.
+    pub(crate) fn new(conn: ConnectionManager, prefix: &str, keys: StoreKeys) -> SharedTokenCache {
         SharedTokenCache {
             conn,
             prefix: prefix.into(),
+            keys,
             skip_until_ms: AtomicU64::new(0),
             warned: AtomicBool::new(false),
         }
     }
 
     fn value_key(&self, hash: &TokenHash) -> String {
-        format!("{}token:{}", self.prefix, hex(hash))
+        format!("{}token:{}", self.prefix, self.keys.token_name(hash))
     }
 
     fn lock_key(&self, hash: &TokenHash) -> String {
-        format!("{}token-lock:{}", self.prefix, hex(hash))
+        format!("{}token-lock:{}", self.prefix, self.keys.token_name(hash))
     }
 
     /// Notes a failure: logged at warn once per outage, and Redis is skipped for a while.
@@ -223,7 +221,8 @@ impl SharedTokenCache {
         )
         .await?;
         match (value, u64::try_from(pttl)) {
-            (Some(bytes), Ok(left)) if left > 0 => {
+            (Some(sealed), Ok(left)) if left > 0 => {
+                let bytes = self.keys.open(&key, &sealed).ok_or(SharedError::Corrupt)?;
                 Ok(Some((decode(&bytes, token)?, Duration::from_millis(left))))
             }
             _ => Ok(None),
@@ -302,10 +301,12 @@ impl SharedTokenCache {
         if self.skipping() {
             return;
         }
+        let key = self.value_key(hash);
+        let sealed = self.keys.seal(&key, &bytes);
         let set = within(
             redis::cmd("SET")
-                .arg(self.value_key(hash))
-                .arg(bytes)
+                .arg(&key)
+                .arg(sealed)
                 .arg("PX")
                 .arg(ms)
                 .query_async::<()>(&mut self.conn.clone()),

@@ -199,7 +199,8 @@ impl HfAuthBuilder {
             }
             (session, flow)
         };
-        let (backend, (key, flow_key)) = if mock {
+        // The master secret of every derived key: the cookies' and the session store's.
+        let (backend, master) = if mock {
             let user = self.mock_user.clone().unwrap_or_default();
             // Switched on by itself (not asked for), it signs in only requests addressed to
             // this machine: the login route refuses any other `Host`.
@@ -213,11 +214,11 @@ impl HfAuthBuilder {
                     " (only requests addressed to localhost; HF_AUTH_MOCK=1 to serve other machines)"
                 }
             ));
-            let keys = match &self.cookie_key {
-                Some(k) => keys(k),
-                None => keys(&CookieKey::random_master()),
+            let master = match &self.cookie_key {
+                Some(k) => k.clone(),
+                None => CookieKey::random_master().to_vec(),
             };
-            (Backend::Mock { user, opted_in }, keys)
+            (Backend::Mock { user, opted_in }, master)
         } else {
             let Some(client_id) = self.client_id.clone() else {
                 return Err(ConfigError::Missing {
@@ -225,9 +226,9 @@ impl HfAuthBuilder {
                     fix: "SPACE_ID is set, so this is a Space and mock mode is off; add `hf_oauth: true` to the Space README's metadata so that Spaces injects the OAuth credentials",
                 });
             };
-            let keys = match (&self.cookie_key, &self.client_secret) {
-                (Some(k), _) => keys(k),
-                (None, Some(secret)) if secret.len() >= 16 => keys(secret.as_bytes()),
+            let master = match (&self.cookie_key, &self.client_secret) {
+                (Some(k), _) => k.clone(),
+                (None, Some(secret)) if secret.len() >= 16 => secret.as_bytes().to_vec(),
                 (None, Some(_)) => {
                     return Err(ConfigError::Invalid {
                         variable: "OAUTH_CLIENT_SECRET",
@@ -267,8 +268,9 @@ impl HfAuthBuilder {
             )
             .await?;
             tracing::info!(provider = %provider_url, redirect_uri = %redirect, "Sign in with Hugging Face is ready");
-            (Backend::Real(Box::new(provider)), keys)
+            (Backend::Real(Box::new(provider)), master)
         };
+        let (key, flow_key) = keys(&master);
         // Mock mode with no scopes given asks for (and its default mock user grants) every scope
         // the linked handlers declare, so each annotated route works at once. Real mode asks for
         // exactly what it is told, and the check below stays strict there.
@@ -292,12 +294,37 @@ impl HfAuthBuilder {
                 "mock mode: API clients can call the protected routes as the mock user with `Authorization: Bearer {token}` (valid until this process stops)"
             ));
         }
+        if self.session_store_ca.is_some() && self.session_store.is_none() {
+            return Err(ConfigError::Invalid {
+                variable: "HF_AUTH_SESSION_STORE_CA",
+                reason: "it is set without HF_AUTH_SESSION_STORE: set the store's rediss:// URL too, or unset it".into(),
+            });
+        }
         #[cfg(feature = "redis")]
         let server_sessions = match &self.session_store {
             None => None,
             Some(url) => {
+                let ca = self
+                    .session_store_ca
+                    .as_deref()
+                    .map(crate::session::store::endpoint::StoreCa::read)
+                    .transpose()
+                    .map_err(|e| ConfigError::Invalid {
+                        variable: "HF_AUTH_SESSION_STORE_CA",
+                        reason: e.to_string(),
+                    })?;
+                // Sessions and the shared token cache are sealed in Redis with a key of their
+                // own, derived from the same master secret as the cookie keys.
+                let store_keys = crate::session::store::sealing::StoreKeys::derive(
+                    &master,
+                    self.previous_cookie_key.as_deref(),
+                    mode,
+                    client_id_text,
+                );
                 let sessions = crate::session::server_side::ServerSessions::connect(
                     url,
+                    ca.as_ref(),
+                    store_keys.clone(),
                     self.session_store_cache,
                 )
                 .await
@@ -306,16 +333,17 @@ impl HfAuthBuilder {
                     reason: e.to_string(),
                 })?;
                 tracing::info!(store = %super::redacted_url(url), "sessions are kept in the session store");
+                // With a store, the replicas share the token check's cache too: one whoami
+                // call per token per TTL for all of them.
+                let (conn, prefix) = sessions.store().connection();
+                bearer.with_shared_cache(crate::bearer::shared::SharedTokenCache::new(
+                    conn, prefix, store_keys,
+                ));
                 Some(sessions)
             }
         };
-        // With a store, the replicas share the token check's cache too: one whoami call per
-        // token per TTL for all of them.
-        #[cfg(feature = "redis")]
-        if let Some(server) = &server_sessions {
-            let (conn, prefix) = server.store().connection();
-            bearer.with_shared_cache(crate::bearer::shared::SharedTokenCache::new(conn, prefix));
-        }
+        #[cfg(not(feature = "redis"))]
+        let _ = &master;
         #[cfg(not(feature = "redis"))]
         if self.session_store.is_some() {
             return Err(ConfigError::Invalid {

@@ -36,6 +36,7 @@ pub struct HfAuthBuilder {
     pub(super) whoami_budget: u32,
     pub(super) incremental_consent: bool,
     pub(super) session_store: Option<String>,
+    pub(super) session_store_ca: Option<std::path::PathBuf>,
     pub(super) session_store_cache: bool,
 }
 
@@ -68,6 +69,7 @@ impl Default for HfAuthBuilder {
             whoami_budget: crate::bearer::DEFAULT_WHOAMI_BUDGET,
             incremental_consent: false,
             session_store: None,
+            session_store_ca: None,
             session_store_cache: true,
         }
     }
@@ -99,6 +101,7 @@ impl std::fmt::Debug for HfAuthBuilder {
                 "session_store",
                 &self.session_store.as_deref().map(redacted_url),
             )
+            .field("session_store_ca", &self.session_store_ca)
             .finish_non_exhaustive()
     }
 }
@@ -258,14 +261,54 @@ impl HfAuthBuilder {
         self.whoami_url = Some(url.into());
         self
     }
-    /// Keeps sessions server-side in Redis at `url` (`redis://host:port/db`,
-    /// `redis://:password@host:port/db`; environment: `HF_AUTH_SESSION_STORE`), instead of in
-    /// the cookies: the cookie then holds only a sealed random id, logout and
-    /// [`HfAuth::revoke_user`](crate::HfAuth::revoke_user) end a session on every replica at once, and replicas refresh a
-    /// session one at a time. Needs the crate's `redis` feature; Redis unreachable at start-up
-    /// fails [`build`](Self::build). See the "Scaling out" guide.
+    /// Keeps sessions server-side in Redis at `url` (environment: `HF_AUTH_SESSION_STORE`),
+    /// instead of in the cookies: the cookie then holds only a sealed random id, logout and
+    /// [`HfAuth::revoke_user`](crate::HfAuth::revoke_user) end a session on every replica at
+    /// once, and replicas refresh a session one at a time. Needs the crate's `redis` feature;
+    /// Redis unreachable at start-up (or refusing the password, or with an untrusted
+    /// certificate) fails [`build`](Self::build). See the "Scaling out" guide.
+    ///
+    /// The URL is `redis://host:port/db` in plain TCP, or `rediss://host:port/db` over TLS
+    /// (what a managed Redis reached over the internet needs), with a password as
+    /// `rediss://:password@host:port/db` or `rediss://user:password@host:port/db`. Over TLS the
+    /// server's certificate is checked against the system's roots, or against a private CA
+    /// ([`session_store_ca`](Self::session_store_ca)); there is no mode without the check.
+    /// Every value hf-auth writes there is encrypted and authenticated with a key derived from
+    /// the cookie key.
+    ///
+    /// ```no_run
+    /// use hf_auth_runtime::HfAuth;
+    ///
+    /// # async fn run() -> Result<(), hf_auth_runtime::ConfigError> {
+    /// let auth = HfAuth::from_env()?
+    ///     .session_store("rediss://:s3cret@redis.example.com:6380/0")
+    ///     .build()
+    ///     .await?;
+    /// # let _ = auth; Ok(()) }
+    /// ```
     pub fn session_store(mut self, url: impl Into<String>) -> Self {
         self.session_store = Some(url.into());
+        self
+    }
+
+    /// With a `rediss://` session store: the PEM file of the private CA that signed the
+    /// server's certificate, trusted instead of the system's roots (environment:
+    /// `HF_AUTH_SESSION_STORE_CA=/path/ca.pem`). A file that cannot be read or holds no PEM
+    /// certificate fails [`build`](Self::build), and so does a CA with a `redis://` URL.
+    ///
+    /// ```no_run
+    /// use hf_auth_runtime::HfAuth;
+    ///
+    /// # async fn run() -> Result<(), hf_auth_runtime::ConfigError> {
+    /// let auth = HfAuth::from_env()?
+    ///     .session_store("rediss://:s3cret@10.0.0.5:6380/0")
+    ///     .session_store_ca("/etc/redis/ca.pem")
+    ///     .build()
+    ///     .await?;
+    /// # let _ = auth; Ok(()) }
+    /// ```
+    pub fn session_store_ca(mut self, pem_file: impl Into<std::path::PathBuf>) -> Self {
+        self.session_store_ca = Some(pem_file.into());
         self
     }
 

@@ -80,6 +80,7 @@ impl HfAuthBuilder {
             })?);
         }
         b.session_store = var("HF_AUTH_SESSION_STORE");
+        b.session_store_ca = var("HF_AUTH_SESSION_STORE_CA").map(Into::into);
         if let Some(on) = var("HF_AUTH_SESSION_STORE_CACHE") {
             b.session_store_cache = flag("HF_AUTH_SESSION_STORE_CACHE", &on, "the replica cache")?;
         }

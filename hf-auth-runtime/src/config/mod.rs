@@ -76,8 +76,9 @@ impl HfAuth {
     /// `HF_AUTH_WHOAMI_BUDGET` (calls a minute, see [`HfAuthBuilder::whoami_budget`]),
     /// `HF_AUTH_SCOPE_CHECK` (`deny`, `warn`, `off`), `HF_AUTH_TRUSTED_ORIGINS`
     /// (comma-separated origins, see [`HfAuthBuilder::trusted_origins`]), `HF_AUTH_MOCK`
-    /// (`1`/`true` or `0`/`false`, see [`HfAuthBuilder::mock`]) and the mock user's
-    /// `HF_AUTH_MOCK_*`.
+    /// (`1`/`true` or `0`/`false`, see [`HfAuthBuilder::mock`]), the session store's
+    /// `HF_AUTH_SESSION_STORE`, `HF_AUTH_SESSION_STORE_CA` and `HF_AUTH_SESSION_STORE_CACHE`
+    /// (see [`HfAuthBuilder::session_store`]) and the mock user's `HF_AUTH_MOCK_*`.
     /// Builder methods called afterwards override what the environment says.
     pub fn from_env() -> Result<HfAuthBuilder, ConfigError> {
         HfAuthBuilder::from_vars(&|name| std::env::var(name).ok())
@@ -214,5 +215,36 @@ pub(crate) fn redacted_url(url: &str) -> String {
         }
         Ok(u) => u.to_string(),
         Err(_) => "<not a URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn a_store_url_is_shown_without_its_password() {
+        for (url, shown) in [
+            (
+                "redis://:hunter2@127.0.0.1:6379/0",
+                "redis://:redacted@127.0.0.1:6379/0",
+            ),
+            (
+                "rediss://:hunter2@redis.example.com:6380/0",
+                "rediss://:redacted@redis.example.com:6380/0",
+            ),
+            (
+                "rediss://default:hunter2@redis.example.com:6380/1",
+                "rediss://default:redacted@redis.example.com:6380/1",
+            ),
+            (
+                "rediss://redis.example.com:6380/0",
+                "rediss://redis.example.com:6380/0",
+            ),
+            ("rediss://:hunter2@[not a url", "<not a URL>"),
+        ] {
+            assert_eq!(redacted_url(url), shown, "{url}");
+            assert!(!redacted_url(url).contains("hunter2"));
+        }
     }
 }

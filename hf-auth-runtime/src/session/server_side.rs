@@ -23,7 +23,10 @@ use axum::http::{HeaderMap, HeaderValue};
 
 use super::{
     codec::{self, Names},
-    store::{redis::RedisStore, Invalidation, SessionId, SessionStore, StoreError},
+    store::{
+        endpoint::StoreCa, redis::RedisStore, sealing::StoreKeys, Invalidation, SessionId,
+        SessionStore, StoreError,
+    },
     SessionData,
 };
 use crate::{
@@ -144,11 +147,17 @@ pub(crate) enum Found {
 }
 
 impl ServerSessions {
-    /// Connects to the store at `url` and subscribes to its invalidations (a task of its own,
+    /// Connects to the store at `url` (trusting `ca` for TLS, else the system's roots; sealing
+    /// the sessions with `keys`) and subscribes to its invalidations (a task of its own,
     /// stopped when this value is dropped). An unreachable store is an error: at start-up.
     /// Without `cache`, every request asks the store (a round trip each).
-    pub(crate) async fn connect(url: &str, cache: bool) -> Result<ServerSessions, StoreError> {
-        let store = RedisStore::connect(url).await?;
+    pub(crate) async fn connect(
+        url: &str,
+        ca: Option<&StoreCa>,
+        keys: StoreKeys,
+        cache: bool,
+    ) -> Result<ServerSessions, StoreError> {
+        let store = RedisStore::connect(url, ca, keys).await?;
         let mut invalidations = store.subscribe_invalidations().await?;
         let cache = Arc::new(IdCache::new(cache));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -272,7 +281,8 @@ fn sealed_plaintext(id: &SessionId) -> Vec<u8> {
 
 /// Ends every session of the user `sub` in the session store at `store_url`, without building
 /// an app: what an operator's command runs (`space_app revoke-user <sub>` in the reference
-/// app). Every replica of the app drops the sessions within a second.
+/// app). Every replica of the app drops the sessions within a second. A `rediss://` store is
+/// trusted through the system's roots; for a private CA, see [`revoke_user_in_store_with_ca`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), hf_auth_runtime::RevokeError> {
@@ -281,7 +291,36 @@ fn sealed_plaintext(id: &SessionId) -> Vec<u8> {
 /// # Ok(()) }
 /// ```
 pub async fn revoke_user_in_store(store_url: &str, sub: &str) -> Result<usize, RevokeError> {
-    let store = RedisStore::connect(store_url)
+    revoke_user_in_store_with_ca(store_url, None, sub).await
+}
+
+/// As [`revoke_user_in_store`], trusting the private CA in the PEM file `ca_file` for a
+/// `rediss://` store (what `HF_AUTH_SESSION_STORE_CA` names), or the system's roots when
+/// `None`. It needs no cookie key: it reads no session, it deletes the user's by their id.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), hf_auth_runtime::RevokeError> {
+/// let url = std::env::var("HF_AUTH_SESSION_STORE").unwrap();
+/// let ca = std::env::var_os("HF_AUTH_SESSION_STORE_CA").map(std::path::PathBuf::from);
+/// let ended = hf_auth_runtime::revoke_user_in_store_with_ca(
+///     &url,
+///     ca.as_deref(),
+///     "62f264b9f3c90f4b6514a269",
+/// )
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn revoke_user_in_store_with_ca(
+    store_url: &str,
+    ca_file: Option<&std::path::Path>,
+    sub: &str,
+) -> Result<usize, RevokeError> {
+    let ca = ca_file
+        .map(StoreCa::read)
+        .transpose()
+        .map_err(|e| RevokeError::InvalidCa(e.to_string()))?;
+    // Random keys: a revocation deletes by user and never reads or writes a session's value.
+    let store = RedisStore::connect(store_url, ca.as_ref(), StoreKeys::random())
         .await
         .map_err(|e| RevokeError::Unavailable(e.to_string()))?;
     revoke_in(&store, sub).await
@@ -310,6 +349,10 @@ mod tests {
         testing::RedisServer,
     };
 
+    fn store_keys() -> StoreKeys {
+        StoreKeys::derive(&[3u8; 32], None, crate::crypto::Mode::Real, "test")
+    }
+
     fn cookie_headers(set: &[HeaderValue]) -> HeaderMap {
         let pairs: Vec<(String, String)> = set
             .iter()
@@ -337,8 +380,12 @@ mod tests {
     #[tokio::test]
     async fn a_cookie_holds_only_the_id_and_the_cache_hears_deletions_on_other_replicas() {
         let redis = RedisServer::start().expect("a test redis-server");
-        let a = ServerSessions::connect(&redis.url(), true).await.unwrap();
-        let b = ServerSessions::connect(&redis.url(), true).await.unwrap();
+        let a = ServerSessions::connect(&redis.url(), None, store_keys(), true)
+            .await
+            .unwrap();
+        let b = ServerSessions::connect(&redis.url(), None, store_keys(), true)
+            .await
+            .unwrap();
         let policy = CookiePolicy { secure: false };
         let mut data = user_in_orgs(100);
         data.session_ends_at = super::super::now_unix() + 600;
@@ -392,7 +439,9 @@ mod tests {
     #[tokio::test]
     async fn a_lost_channel_empties_and_bypasses_the_cache_until_it_is_back() {
         let mut redis = RedisServer::start().expect("a test redis-server");
-        let s = ServerSessions::connect(&redis.url(), true).await.unwrap();
+        let s = ServerSessions::connect(&redis.url(), None, store_keys(), true)
+            .await
+            .unwrap();
         let policy = CookiePolicy { secure: false };
         let mut data = user_in_orgs(1);
         data.session_ends_at = super::super::now_unix() + 600;

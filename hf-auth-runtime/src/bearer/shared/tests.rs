@@ -35,10 +35,26 @@ async fn connection(server: &RedisServer) -> ConnectionManager {
         .expect("connect to the test redis-server")
 }
 
+fn store_keys() -> StoreKeys {
+    crate::session::store::redis::tests::keys()
+}
+
+/// The key of a token's shared value.
+fn value_key(token: &str) -> String {
+    format!(
+        "{PREFIX}token:{}",
+        store_keys().token_name(&crate::bearer::cache::hash_token(token.as_bytes()))
+    )
+}
+
 /// A replica: its own local cache and whoami client, the shared Redis.
 async fn replica(provider: &TestProvider, server: &RedisServer) -> Arc<BearerAuth> {
     let mut auth = BearerAuth::new(BearerConfig::new(provider.whoami_url())).unwrap();
-    auth.with_shared_cache(SharedTokenCache::new(connection(server).await, PREFIX));
+    auth.with_shared_cache(SharedTokenCache::new(
+        connection(server).await,
+        PREFIX,
+        store_keys(),
+    ));
     Arc::new(auth)
 }
 
@@ -108,8 +124,8 @@ async fn two_replicas_call_whoami_once_per_token_and_redis_never_sees_a_token() 
     }
     assert_eq!(provider.whoami_requests(), 10);
 
-    // Redis holds one value per token under the hash, locks are gone, no token anywhere, and
-    // each value expires within the TTL.
+    // Redis holds one value per token under its keyed name, locks are gone, no token, handle
+    // or org anywhere, and each value expires within the TTL.
     let stored = everything(&server).await;
     assert_eq!(
         stored.len(),
@@ -117,17 +133,32 @@ async fn two_replicas_call_whoami_once_per_token_and_redis_never_sees_a_token() 
         "{:?}",
         stored.iter().map(|s| &s.0).collect::<Vec<_>>()
     );
+    let names: Vec<String> = tokens.iter().map(|t| value_key(t)).collect();
     for (key, value) in &stored {
-        let hash = key.strip_prefix("hf-auth:token:").expect("a token key");
+        assert!(names.contains(key), "{key}");
+        let unkeyed = {
+            let hash = crate::bearer::cache::hash_token(
+                tokens[names.iter().position(|n| n == key).unwrap()].as_bytes(),
+            );
+            hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
         assert!(
-            hash.len() == 64 && hash.bytes().all(|c| c.is_ascii_hexdigit()),
-            "{key}"
+            !key.contains(&unkeyed),
+            "a reader could test a guessed token: {key}"
         );
         for t in &tokens {
             let t = t.as_bytes();
             assert!(!value.windows(t.len()).any(|w| w == t), "a token in Redis");
             assert!(!key.as_bytes().windows(t.len()).any(|w| w == t));
         }
+        for shown in [&b"user-"[..], b"acme"] {
+            assert!(
+                !value.windows(shown.len()).any(|w| w == shown),
+                "{key} shows {}",
+                String::from_utf8_lossy(shown)
+            );
+        }
+        assert!(decode(value, "t").is_err(), "{key} holds a plain outcome");
     }
     let mut conn = connection(&server).await;
     let pttl: i64 = redis::cmd("PTTL")
@@ -174,10 +205,7 @@ async fn a_negative_outcome_is_shared() {
     assert_eq!(provider.whoami_requests(), 2);
 
     // Stored for the short negative TTL only.
-    let key = format!(
-        "hf-auth:token:{}",
-        hex(&crate::bearer::cache::hash_token(unknown.as_bytes()))
-    );
+    let key = value_key(unknown);
     let pttl: i64 = redis::cmd("PTTL")
         .arg(&key)
         .query_async(&mut connection(&server).await)
@@ -281,5 +309,88 @@ fn stored_outcomes_round_trip_without_the_token() {
     .is_none());
     for corrupt in [&b""[..], b"x", b"i1", b"v\xff\xff"] {
         assert!(decode(corrupt, "t").is_err(), "{corrupt:?}");
+    }
+}
+
+/// Writes `value` under `key`, keeping its TTL, as a Redis writer would.
+async fn overwrite(server: &RedisServer, key: &str, value: &[u8]) {
+    let _: () = redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .arg("KEEPTTL")
+        .query_async(&mut connection(server).await)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_writer_cannot_give_one_token_another_tokens_answer() {
+    let server = redis_server();
+    let provider = TestProvider::start().await;
+    let a = replica(&provider, &server).await;
+    let alice = provider.mint_token(
+        &TestUser::new("alice").org("acme", Role::Admin),
+        TokenKind::Write,
+    );
+    let mallory = provider.mint_token(&TestUser::new("mallory"), TokenKind::Read);
+    assert!(a.identify(&alice).await.is_ok());
+    assert!(a.identify(&mallory).await.is_ok());
+    let unknown = "hf_neverMintedButAskedAboutByAnAttacker";
+    assert!(a.identify(unknown).await.is_err());
+    let stored = everything(&server).await;
+    let value_of = |token: &str| {
+        let key = value_key(token);
+        stored
+            .iter()
+            .find(|(k, _)| *k == key)
+            .expect("shared")
+            .1
+            .clone()
+    };
+    let alices = value_of(&alice);
+
+    let mut flipped = value_of(&mallory);
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    let mut plain = vec![VALID];
+    let mut forged = crate::session::tests::user_in_orgs(1);
+    forged.handle = "alice".into();
+    forged.access_token = String::new();
+    plain.extend(postcard::to_allocvec(&forged).unwrap());
+    for (what, token, value) in [
+        (
+            "alice's answer moved to mallory's token",
+            &*mallory,
+            alices.clone(),
+        ),
+        ("alice's answer moved to an unknown token", unknown, alices),
+        ("a bit flipped in mallory's answer", &*mallory, flipped),
+        (
+            "a plain answer written for mallory's token",
+            &*mallory,
+            plain,
+        ),
+    ] {
+        overwrite(&server, &value_key(token), &value).await;
+        // A replica that has not seen the token yet reads Redis, refuses the value, and asks
+        // whoami itself: the token's own answer, never another one's session.
+        let fresh = replica(&provider, &server).await;
+        let calls = provider.whoami_requests();
+        let outcome = fresh.identify(token).await;
+        assert_eq!(
+            provider.whoami_requests(),
+            calls + 1,
+            "{what}: asked whoami"
+        );
+        match outcome {
+            Ok(session) => {
+                assert_eq!(session.handle, "mallory", "{what}");
+                assert!(session.orgs.is_empty(), "{what}");
+            }
+            Err(e) => {
+                assert_eq!(token, unknown, "{what}: {e:?}");
+                assert_eq!(e, BearerError::InvalidToken, "{what}");
+            }
+        }
     }
 }

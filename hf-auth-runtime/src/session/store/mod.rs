@@ -15,7 +15,9 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 
 use super::SessionData;
 
+pub(crate) mod endpoint;
 pub(crate) mod redis;
+pub(crate) mod sealing;
 
 /// A boxed future, so that the store can be used as `Arc<dyn SessionStore>`.
 pub(crate) type StoreFuture<'a, T> =
@@ -34,9 +36,17 @@ pub(crate) enum StoreError {
     /// The session's lifetime is already over: nothing is stored.
     #[error("the session has already ended")]
     Expired,
-    /// The stored bytes are not a session of this version.
-    #[error("a stored session could not be decoded")]
+    /// The stored bytes are not a session this app sealed for this key (forged, moved from
+    /// another key, tampered with, sealed with another cookie key, or of another version).
+    #[error("a stored session could not be opened")]
     Corrupt,
+    /// The store's address cannot be used: a malformed URL, a private CA without TLS, an
+    /// insecure TLS mode.
+    #[error("the session store's address cannot be used: {0}")]
+    Config(String),
+    /// The store refused the password (or the user name).
+    #[error("the session store refused the password: {0}")]
+    Authentication(String),
     /// The store answered with an error other than unreachability.
     #[error("the session store refused the command: {0}")]
     Command(String),

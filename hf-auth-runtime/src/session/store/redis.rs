@@ -2,12 +2,15 @@
 //! by itself after Redis restarts or the network breaks).
 //!
 //! Keys, under a prefix (default `hf-auth:`):
-//! - `{prefix}s:{id}`: the session, as `postcard` bytes of [`SessionData`], with a TTL equal to
-//!   the session's remaining lifetime, so Redis drops it when it ends;
+//! - `{prefix}s:{id}`: the session, `postcard` bytes of [`SessionData`] sealed with the store's
+//!   key and the key's name as associated data ([`StoreKeys`]), with a TTL equal to the
+//!   session's remaining lifetime, so Redis drops it when it ends;
 //! - `{prefix}u:{sub}`: the set of the user's session ids (for [`SessionStore::delete_user`]),
 //!   expiring with the user's longest session;
 //! - `{prefix}l:{id}`: a refresh lock, holding a random value, with a short TTL;
 //! - channel `{prefix}invalidate`: each id saved or deleted is published there.
+//!
+//! The URL is `redis://` or `rediss://` (TLS), with a password or not; see [`endpoint`](super::endpoint).
 //!
 //! Multi-key steps run as one Lua script or `MULTI` transaction, so a revocation cannot miss a
 //! session created at the same moment. A plain standalone Redis (or a primary with replicas)
@@ -19,11 +22,15 @@ use std::time::Duration;
 
 use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
-    Client, ProtocolVersion, PushInfo, PushKind, RedisError, Value,
+    Client, ErrorKind, ProtocolVersion, PushInfo, PushKind, RedisError, Value,
 };
 use tokio::sync::mpsc;
 
-use super::{Invalidation, RefreshLock, SessionId, SessionStore, StoreError, StoreFuture};
+use super::{
+    endpoint::{self, StoreCa},
+    sealing::StoreKeys,
+    Invalidation, RefreshLock, SessionId, SessionStore, StoreError, StoreFuture,
+};
 use crate::session::{now_unix, SessionData};
 
 /// The default key prefix.
@@ -77,10 +84,11 @@ pub(crate) struct RedisStore {
     client: Client,
     conn: ConnectionManager,
     prefix: Box<str>,
+    keys: StoreKeys,
 }
 
 impl std::fmt::Debug for RedisStore {
-    // The URL may hold a password: only the prefix is shown.
+    // The URL may hold a password, and the keys are secret: only the prefix is shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
@@ -97,10 +105,18 @@ fn manager_config() -> ConnectionManagerConfig {
         .set_max_delay(Duration::from_millis(500))
 }
 
-/// Sorts Redis errors into "unreachable" (transient: refused, dropped, timed out, I/O) and the
-/// rest.
+/// Sorts Redis errors into "unreachable" (transient: refused, dropped, timed out, I/O, TLS),
+/// a refused password, and the rest.
 fn store_error(e: RedisError) -> StoreError {
-    if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_timeout() {
+    if e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS"))
+    {
+        StoreError::Authentication(e.to_string())
+    } else if e.is_io_error()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || e.is_timeout()
+    {
         StoreError::Unreachable(e.to_string())
     } else {
         StoreError::Command(e.to_string())
@@ -121,33 +137,50 @@ fn index_ttl_s(ttl_ms: u64) -> u64 {
     ttl_ms / 1000 + 1
 }
 
-fn encode(data: &SessionData) -> Result<Vec<u8>, StoreError> {
-    postcard::to_allocvec(data).map_err(|_| StoreError::Corrupt)
-}
-
 impl RedisStore {
-    /// Connects to `url` (`redis://host:port/db`, `redis://:password@host:port/db`) with the
-    /// default key prefix. Fails with [`StoreError::Unreachable`] when Redis does not answer
-    /// within a second or two: a clear start-up error.
-    pub(crate) async fn connect(url: &str) -> Result<RedisStore, StoreError> {
-        Self::connect_with_prefix(url, DEFAULT_PREFIX).await
-    }
-
-    /// As [`connect`](Self::connect), with keys under `prefix` (several apps on one Redis).
-    pub(crate) async fn connect_with_prefix(
+    /// Connects to `url` (`redis://host:port/db`, `rediss://user:password@host:port/db`, …)
+    /// with the default key prefix, trusting `ca` for TLS (else the system's roots), sealing
+    /// values with `keys`. Fails with [`StoreError::Unreachable`] when Redis does not answer
+    /// within a second or two (or its certificate is not trusted), and with
+    /// [`StoreError::Authentication`] when it refuses the password: clear start-up errors.
+    pub(crate) async fn connect(
         url: &str,
-        prefix: &str,
+        ca: Option<&StoreCa>,
+        keys: StoreKeys,
     ) -> Result<RedisStore, StoreError> {
-        let client = Client::open(url).map_err(|e| StoreError::Command(e.to_string()))?;
-        let conn = client
+        let client = endpoint::client(url, ca)?;
+        let mut conn = client
             .get_connection_manager_with_config(manager_config())
+            .await
+            .map_err(store_error)?;
+        // Without a password, a server that requires one accepts the connection and refuses
+        // every command: ask once, so that start-up says so.
+        redis::cmd("PING")
+            .query_async::<()>(&mut conn)
             .await
             .map_err(store_error)?;
         Ok(RedisStore {
             client,
             conn,
-            prefix: prefix.into(),
+            prefix: DEFAULT_PREFIX.into(),
+            keys,
         })
+    }
+
+    /// The session, sealed for its key.
+    fn seal(&self, id: &SessionId, data: &SessionData) -> Result<Vec<u8>, StoreError> {
+        let plain = postcard::to_allocvec(data).map_err(|_| StoreError::Corrupt)?;
+        Ok(self.keys.seal(&self.session_key(id), &plain))
+    }
+
+    /// A session read back from its key: [`StoreError::Corrupt`] unless this app sealed it
+    /// there.
+    fn open(&self, id: &SessionId, sealed: &[u8]) -> Result<SessionData, StoreError> {
+        let plain = self
+            .keys
+            .open(&self.session_key(id), sealed)
+            .ok_or(StoreError::Corrupt)?;
+        postcard::from_bytes(&plain).map_err(|_| StoreError::Corrupt)
     }
 
     /// The shared connection (for other data of hf-auth in the same Redis, such as the token
@@ -179,8 +212,9 @@ impl RedisStore {
             .redis_settings()
             .clone()
             .set_protocol(ProtocolVersion::RESP3);
+        // The same address, TLS roots and password: only the protocol differs.
         let client = Client::open(info.set_redis_settings(redis))
-            .map_err(|e| StoreError::Command(e.to_string()))?;
+            .map_err(|e| StoreError::Config(e.to_string()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let config = manager_config()
             .set_push_sender(tx)
@@ -227,8 +261,8 @@ impl SessionStore for RedisStore {
     fn create<'a>(&'a self, data: &'a SessionData) -> StoreFuture<'a, SessionId> {
         Box::pin(async move {
             let ttl = ttl_ms(data)?;
-            let bytes = encode(data)?;
             let id = SessionId::random();
+            let bytes = self.seal(&id, data)?;
             let user = self.user_key(&data.sub);
             let (set,): (Option<String>,) = redis::pipe()
                 .atomic()
@@ -270,9 +304,7 @@ impl SessionStore for RedisStore {
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(store_error)?;
-            let bytes = bytes.ok_or(StoreError::NotFound)?;
-            let data: SessionData =
-                postcard::from_bytes(&bytes).map_err(|_| StoreError::Corrupt)?;
+            let data = self.open(id, &bytes.ok_or(StoreError::NotFound)?)?;
             // Redis expires keys lazily within milliseconds; the lifetime is the authority.
             if data.session_ends_at <= now_unix() {
                 return Err(StoreError::NotFound);
@@ -284,7 +316,7 @@ impl SessionStore for RedisStore {
     fn save<'a>(&'a self, id: &'a SessionId, data: &'a SessionData) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let ttl = ttl_ms(data)?;
-            let bytes = encode(data)?;
+            let bytes = self.seal(id, data)?;
             let saved: i64 = redis::cmd("EVAL")
                 .arg(SAVE)
                 .arg(2)
@@ -449,7 +481,7 @@ impl Invalidations {
 /// Against a real `redis-server` on 127.0.0.1 on a free port, started by each test (Debian's
 /// `redis-server`; `scripts/test.sh` installs it, and a test fails without it).
 #[cfg(all(test, feature = "testing"))]
-mod tests {
+pub(crate) mod tests {
     use std::time::Instant;
 
     use super::*;
@@ -460,8 +492,26 @@ mod tests {
     }
     use crate::session::tests::user_in_orgs;
 
+    pub(crate) fn keys() -> StoreKeys {
+        StoreKeys::derive(
+            b"the test master secret, 32 bytes+",
+            None,
+            crate::crypto::Mode::Real,
+            "test",
+        )
+    }
+
     async fn store(server: &RedisServer) -> RedisStore {
-        RedisStore::connect(&server.url()).await.expect("connect")
+        RedisStore::connect(&server.url(), ca(server).as_ref(), keys())
+            .await
+            .expect("connect")
+    }
+
+    /// The server's private CA (TLS mode), as `HF_AUTH_SESSION_STORE_CA` gives it.
+    fn ca(server: &RedisServer) -> Option<StoreCa> {
+        server
+            .ca_path()
+            .map(|p| StoreCa::read(&p).expect("the test CA"))
     }
 
     fn user(sub: &str, orgs: usize) -> SessionData {
@@ -681,15 +731,214 @@ mod tests {
             .unwrap()
             .port();
         let started = Instant::now();
-        let err = RedisStore::connect(&format!("redis://127.0.0.1:{port}/0"))
+        let err = RedisStore::connect(&format!("redis://127.0.0.1:{port}/0"), None, keys())
             .await
             .expect_err("nothing listens there");
         assert!(err.is_unreachable(), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(matches!(
-            RedisStore::connect("not a url").await,
-            Err(StoreError::Command(_))
+            RedisStore::connect("not a url", None, keys()).await,
+            Err(StoreError::Config(_))
         ));
+    }
+
+    /// Every key in the server and what it holds (a string's value, a set's members), read
+    /// as a Redis reader would.
+    pub(crate) async fn dump(server: &RedisServer) -> Vec<(String, Vec<Vec<u8>>)> {
+        let client = endpoint::client(&server.url(), ca(server).as_ref()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let mut all = Vec::new();
+        for key in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let values: Vec<Vec<u8>> = match kind.as_str() {
+                "string" => vec![redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap()],
+                "set" => redis::cmd("SMEMBERS")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap(),
+                other => panic!("{key} is a {other}: this test reads strings and sets only"),
+            };
+            all.push((key, values));
+        }
+        all
+    }
+
+    /// Writes `value` under `key`, keeping its TTL, as a Redis writer would.
+    async fn overwrite(server: &RedisServer, key: &str, value: &[u8]) {
+        let client = endpoint::client(&server.url(), ca(server).as_ref()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("KEEPTTL")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[tokio::test]
+    async fn a_redis_reader_sees_no_token_handle_or_org() {
+        let server = redis_server();
+        let s = store(&server).await;
+        let mut data = user("u-reader", 3);
+        data.access_token = "hf_oauth_accessTokenSecretValue0123".into();
+        data.refresh_token = Some("hf_oauth_refreshTokenSecretValue4567".into());
+        let id = s.create(&data).await.unwrap();
+        s.save(&id, &data).await.unwrap();
+        let secrets: [&[u8]; 5] = [
+            b"hf_oauth_accessTokenSecretValue0123",
+            b"hf_oauth_refreshTokenSecretValue4567",
+            data.handle.as_bytes(),
+            b"organization-number-00",
+            b"Some User",
+        ];
+        let all = dump(&server).await;
+        assert_eq!(all.len(), 2, "the session and its user's index");
+        for (key, values) in &all {
+            for value in values {
+                for secret in secrets {
+                    assert!(
+                        !contains(value, secret) && !contains(key.as_bytes(), secret),
+                        "{key} shows {}",
+                        String::from_utf8_lossy(secret)
+                    );
+                }
+                assert!(
+                    postcard::from_bytes::<SessionData>(value).is_err(),
+                    "{key} holds a plain session"
+                );
+            }
+        }
+        assert!(
+            s.load(&id).await.unwrap() == data,
+            "the store itself reads it"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redis_writer_cannot_move_forge_or_flip_a_session() {
+        let server = redis_server();
+        let s = store(&server).await;
+        let victim = s.create(&user("victim", 2)).await.unwrap();
+        let attacker = s.create(&user("attacker", 0)).await.unwrap();
+        let victims_value = dump(&server)
+            .await
+            .into_iter()
+            .find(|(k, _)| *k == s.session_key(&victim))
+            .map(|(_, mut v)| v.remove(0))
+            .unwrap();
+
+        // The victim's sealed session, moved onto the attacker's own session id.
+        overwrite(&server, &s.session_key(&attacker), &victims_value).await;
+        assert!(matches!(s.load(&attacker).await, Err(StoreError::Corrupt)));
+        // A session written in plain postcard, as the store wrote it before sealing.
+        let forged = postcard::to_allocvec(&user("victim", 2)).unwrap();
+        overwrite(&server, &s.session_key(&attacker), &forged).await;
+        assert!(matches!(s.load(&attacker).await, Err(StoreError::Corrupt)));
+        // A single bit flipped in the victim's own value.
+        for i in [0, 12, victims_value.len() / 2, victims_value.len() - 1] {
+            let mut flipped = victims_value.clone();
+            flipped[i] ^= 0x01;
+            overwrite(&server, &s.session_key(&victim), &flipped).await;
+            assert!(
+                matches!(s.load(&victim).await, Err(StoreError::Corrupt)),
+                "bit {i}"
+            );
+        }
+        // Put back as it was, it opens again (the same key name); a corrupt one can be deleted.
+        overwrite(&server, &s.session_key(&victim), &victims_value).await;
+        assert_eq!(s.load(&victim).await.unwrap().sub, "victim");
+        assert!(s.delete(&attacker).await.unwrap());
+        // Another app's key (another cookie key) opens nothing of this one.
+        let other = RedisStore::connect(&server.url(), None, StoreKeys::random())
+            .await
+            .unwrap();
+        assert!(matches!(
+            other.load(&victim).await,
+            Err(StoreError::Corrupt)
+        ));
+    }
+
+    #[tokio::test]
+    async fn over_tls_with_a_password_the_store_works_end_to_end() {
+        let server = RedisServer::start_tls().expect("a TLS test redis-server");
+        assert!(server.url().starts_with("rediss://:"));
+        let s = store(&server).await;
+        let replica_b = store(&server).await;
+        // The subscriber's own connection carries the TLS roots and the password over.
+        let mut inv = replica_b.subscribe_invalidations().await.unwrap();
+        let data = user("u-tls", 1);
+        let id = s.create(&data).await.unwrap();
+        assert!(replica_b.load(&id).await.unwrap() == data);
+        s.save(&id, &data).await.unwrap();
+        assert_eq!(
+            next_within(&mut inv, Duration::from_secs(1)).await,
+            Some(Invalidation::Session(id.clone()))
+        );
+        assert_eq!(s.delete_user("u-tls").await.unwrap(), 1);
+        assert_eq!(
+            next_within(&mut inv, Duration::from_secs(1)).await,
+            Some(Invalidation::Session(id))
+        );
+    }
+
+    #[tokio::test]
+    async fn over_tls_a_wrong_password_or_an_untrusted_certificate_is_refused() {
+        let server = RedisServer::start_tls().expect("a TLS test redis-server");
+        let password = server.password().unwrap().to_owned();
+        let another = RedisServer::start_tls().expect("a TLS test redis-server");
+        let port = server.port();
+
+        let wrong = format!("rediss://:not-the-password-4711@127.0.0.1:{port}/0");
+        let Err(err) = RedisStore::connect(&wrong, ca(&server).as_ref(), keys()).await else {
+            panic!("a wrong password was accepted")
+        };
+        let text = err.to_string();
+        println!("wrong password: {text}");
+        assert!(matches!(err, StoreError::Authentication(_)), "{text}");
+        assert!(text.contains("password"), "{text}");
+        assert!(!text.contains("not-the-password-4711"), "{text}");
+        let no_password = format!("rediss://127.0.0.1:{port}/0");
+        let Err(err) = RedisStore::connect(&no_password, ca(&server).as_ref(), keys()).await else {
+            panic!("no password was accepted")
+        };
+        assert!(!err.to_string().contains(&password), "{err}");
+
+        // A certificate that the given CA did not sign, and one no system root signed.
+        for (what, ca) in [("another CA", ca(&another)), ("the system's roots", None)] {
+            let Err(err) = RedisStore::connect(&server.url(), ca.as_ref(), keys()).await else {
+                panic!("trusted a certificate through {what}")
+            };
+            let text = err.to_string();
+            println!("refused through {what}: {text}");
+            assert!(err.is_unreachable(), "{what}: {text}");
+            assert!(text.contains("certificate"), "{what}: {text}");
+            assert!(!text.contains(&password), "{text}");
+        }
+        // Plain TCP to the TLS port gets nowhere either.
+        let plain = format!("redis://:{password}@127.0.0.1:{port}/0");
+        let Err(err) = RedisStore::connect(&plain, None, keys()).await else {
+            panic!("spoke plain TCP to a TLS port")
+        };
+        assert!(!err.to_string().contains(&password), "{err}");
     }
 
     #[test]
@@ -710,8 +959,8 @@ mod tests {
         for orgs in [0, 10, 100] {
             let id = s.create(&user("u-mem", orgs)).await.unwrap();
             let bytes = s.memory_usage(&id).await.unwrap();
-            let payload = encode(&user("u-mem", orgs)).unwrap().len();
-            println!("redis session memory: {orgs} orgs: {bytes} bytes (postcard {payload} bytes)");
+            let payload = s.seal(&id, &user("u-mem", orgs)).unwrap().len();
+            println!("redis session memory: {orgs} orgs: {bytes} bytes (sealed postcard {payload} bytes)");
             assert!(bytes as usize >= payload);
         }
     }
