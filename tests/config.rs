@@ -430,6 +430,122 @@ async fn mock_mode_switches_on_by_itself_only_when_everything_is_loopback() {
 }
 
 #[tokio::test]
+async fn mock_mode_by_itself_signs_in_only_requests_addressed_to_this_machine() {
+    use axum::http::{header, Method, StatusCode};
+    use common::oneshot::call;
+    let login = "/oauth/huggingface/login?_target_url=/me";
+    let page = [("accept", "text/html")];
+    let by_itself = me_router(&quiet().build().await.unwrap());
+    // A LAN address, a public name (DNS rebinding, a tunnel that kept `Host`), a tunnel that
+    // rewrote `Host` but says where the request came from: refused, nobody signed in.
+    for headers in [
+        vec![("host", "192.168.1.20:7860")],
+        vec![("host", "app.example<b>")],
+        vec![("host", "localhost.evil.example")],
+        vec![
+            ("host", "localhost:7860"),
+            ("x-forwarded-host", "dev.tunnel.example"),
+        ],
+    ] {
+        let out = call(
+            &by_itself,
+            Method::GET,
+            login,
+            &[&page[..], &headers].concat(),
+            "",
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(
+            out.set_cookies().is_empty(),
+            "{headers:?}: {:?}",
+            out.set_cookies()
+        );
+        assert!(
+            out.body.contains("<code>HF_AUTH_MOCK=1</code>"),
+            "{}",
+            out.body
+        );
+        assert!(out.body.contains("only this machine"), "{}", out.body);
+        assert!(
+            !out.body.contains("<b>"),
+            "the host is escaped: {}",
+            out.body
+        );
+        assert_eq!(
+            out.header(header::CACHE_CONTROL).as_deref(),
+            Some("no-store")
+        );
+    }
+    let out = call(
+        &by_itself,
+        Method::GET,
+        login,
+        &[
+            ("host", "192.168.1.20:7860"),
+            ("accept", "application/json"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::FORBIDDEN);
+    let json: serde_json::Value = serde_json::from_str(&out.body).unwrap();
+    assert_eq!(json["error"], "mock_mode_local_only");
+    assert_eq!(json["host"], "192.168.1.20:7860");
+    assert!(json["message"].as_str().unwrap().contains("HF_AUTH_MOCK=1"));
+    // This machine, by any loopback name, or a client that names no host: signed in.
+    for headers in [
+        vec![("host", "localhost:7860")],
+        vec![("host", "127.0.0.1:7860")],
+        vec![("host", "[::1]:7860")],
+        vec![],
+    ] {
+        let out = call(
+            &by_itself,
+            Method::GET,
+            login,
+            &[&page[..], &headers].concat(),
+            "",
+        )
+        .await;
+        assert_eq!(
+            out.status,
+            StatusCode::SEE_OTHER,
+            "{headers:?}: {}",
+            out.body
+        );
+        assert!(
+            out.set_cookies()
+                .iter()
+                .any(|c| c.starts_with("hf_auth_session=")),
+            "{headers:?}"
+        );
+    }
+    // Asked for with the opt-in, mock mode serves any host, as before.
+    let opted_in = me_router(
+        &quiet()
+            .listen_address([0, 0, 0, 0].into())
+            .mock(true)
+            .build()
+            .await
+            .unwrap(),
+    );
+    let out = call(
+        &opted_in,
+        Method::GET,
+        login,
+        &[("host", "192.168.1.20:7860"), ("accept", "text/html")],
+        "",
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    assert!(out
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("hf_auth_session=")));
+}
+
+#[tokio::test]
 async fn mock_mode_elsewhere_needs_the_opt_in_and_never_in_a_space() {
     for builder in [
         vars(&[

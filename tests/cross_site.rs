@@ -246,3 +246,47 @@ async fn another_site_cannot_sign_a_user_out_without_a_click() {
         );
     }
 }
+
+#[tokio::test]
+async fn only_get_and_a_same_site_post_can_sign_out() {
+    // A HEAD (a link checker, a prefetch: axum answers it with the GET route) and every other
+    // method are refused whatever the fetch metadata say, and end nothing.
+    let (_, app, cookie) = setup().await;
+    let c = cookie.as_str();
+    for method in [Method::HEAD, Method::PUT, Method::DELETE, Method::OPTIONS] {
+        for headers in [
+            vec![("cookie", c)],
+            vec![("cookie", c), ("sec-fetch-site", "none")],
+            vec![
+                ("cookie", c),
+                ("sec-fetch-site", "same-origin"),
+                ("origin", APP),
+            ],
+            vec![("cookie", c), ("sec-fetch-site", "cross-site")],
+        ] {
+            let out = call(
+                &app,
+                method.clone(),
+                "/oauth/huggingface/logout",
+                &headers,
+                "",
+            )
+            .await;
+            assert_eq!(
+                out.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {headers:?}"
+            );
+            assert_eq!(
+                out.header(axum::http::header::ALLOW).as_deref(),
+                Some("GET, POST"),
+                "{method}"
+            );
+            assert!(
+                out.set_cookies().is_empty(),
+                "{method} {headers:?}: {:?}",
+                out.set_cookies()
+            );
+        }
+    }
+}

@@ -19,22 +19,14 @@ pub(crate) struct CookiePolicy {
 }
 
 impl CookiePolicy {
-    /// The names of the session's cookies: `__Host-` prefixed when they are `Secure`.
+    /// The names of the session's cookies: `__Host-` prefixed when they are `Secure`. The only
+    /// names a session is read from: behind https a plain `hf_auth_session` (which a sibling
+    /// subdomain could plant) is no session.
     pub fn session_names(&self) -> Names {
         if self.secure {
             HOST_NAMES
         } else {
             PLAIN_NAMES
-        }
-    }
-
-    /// The names a session had before this policy's (behind https, the plain ones): read
-    /// once, then replaced and removed, so a change of names does not sign everyone out.
-    pub fn legacy_session_names(&self) -> &'static [&'static str] {
-        if self.secure {
-            PLAIN_NAMES
-        } else {
-            &[]
         }
     }
 

@@ -195,12 +195,10 @@ pub(crate) fn session_of<'a>(parts: &Parts, ctx: &RequestCtx) -> Result<Step<'a>
             None => Err(AuthRejection::not_signed_in(parts, state)),
         };
     }
-    let data = match state.cache.decode(&state.key, &parts.headers, names) {
-        Some(data) => data,
-        None => {
-            legacy_session(parts, ctx).ok_or_else(|| AuthRejection::not_signed_in(parts, state))?
-        }
-    };
+    let data = state
+        .cache
+        .decode(&state.key, &parts.headers, names)
+        .ok_or_else(|| AuthRejection::not_signed_in(parts, state))?;
     timed(parts, ctx, data)
 }
 
@@ -238,28 +236,6 @@ pub(crate) async fn signed_in(parts: &Parts, ctx: &RequestCtx) -> Option<HfUser>
         Ok(Step::Refresh(user)) => user.0.refresh_token.is_some().then_some(user),
         _ => None,
     }
-}
-
-/// A session under the names used before (`hf_auth_session` once the app is behind https):
-/// read once, stored again under the current names and its old cookies removed. Off the hot
-/// path: only for requests without a current session.
-#[cold]
-fn legacy_session(
-    parts: &Parts,
-    ctx: &RequestCtx,
-) -> Option<std::sync::Arc<crate::session::SessionData>> {
-    let state: &AuthState = &ctx.state;
-    let legacy = state.policy.legacy_session_names();
-    if legacy.is_empty() || crate::cookies::find_cookie(&parts.headers, legacy[0]).is_none() {
-        return None;
-    }
-    let names: crate::session::codec::Names = legacy.try_into().ok()?;
-    let data = crate::session::codec::decode_counting(&state.key, &parts.headers, names)?.0;
-    match session::write(&parts.headers, state.policy, &state.key, &data) {
-        Ok(set) => ctx.set_cookies(set),
-        Err(e) => tracing::warn!(error = %e, "could not store a session under its new names"),
-    }
-    Some(std::sync::Arc::new(data))
 }
 
 /// The future of an extractor that read the session (`step`) and ends with `finish`. Decided

@@ -364,7 +364,7 @@ fn grant_for(state: &AuthState, user: &HfUser, denial: &Denial, login_url: &str)
         Denial::NotPro | Denial::CannotPay | Denial::NoPathParam { .. } => return None,
     };
     // The mock user's orgs are configured, not granted.
-    if matches!(state.backend, Backend::Mock(_)) {
+    if matches!(state.backend, Backend::Mock { .. }) {
         return None;
     }
     match user.org(org) {

@@ -9,7 +9,12 @@ use crate::{
 
 pub(crate) enum Backend {
     Real(Box<Provider>),
-    Mock(MockUser),
+    /// Mock mode, and whether it was asked for (`HF_AUTH_MOCK=1`, `mock(true)`). Mock mode that
+    /// switched on by itself signs in only requests addressed to this machine.
+    Mock {
+        user: MockUser,
+        opted_in: bool,
+    },
 }
 
 /// The login route's path under the prefix.

@@ -201,15 +201,23 @@ impl HfAuthBuilder {
         };
         let (backend, (key, flow_key)) = if mock {
             let user = self.mock_user.clone().unwrap_or_default();
+            // Switched on by itself (not asked for), it signs in only requests addressed to
+            // this machine: the login route refuses any other `Host`.
+            let opted_in = self.mock == Some(true);
             crate::notice::warn(format_args!(
-                "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user {} without Hugging Face. Never deploy like this.",
-                user.handle
+                "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user {} without Hugging Face{}. Never deploy like this.",
+                user.handle,
+                if opted_in {
+                    ""
+                } else {
+                    " (only requests addressed to localhost; HF_AUTH_MOCK=1 to serve other machines)"
+                }
             ));
             let keys = match &self.cookie_key {
                 Some(k) => keys(k),
                 None => keys(&CookieKey::random_master()),
             };
-            (Backend::Mock(user), keys)
+            (Backend::Mock { user, opted_in }, keys)
         } else {
             let Some(client_id) = self.client_id.clone() else {
                 return Err(ConfigError::Missing {
@@ -264,7 +272,7 @@ impl HfAuthBuilder {
         // Mock mode with no scopes given asks for (and its default mock user grants) every scope
         // the linked handlers declare, so each annotated route works at once. Real mode asks for
         // exactly what it is told, and the check below stays strict there.
-        let scopes = if self.scopes.is_none() && matches!(backend, Backend::Mock(_)) {
+        let scopes = if self.scopes.is_none() && matches!(backend, Backend::Mock { .. }) {
             registry::with_declared_scopes(scopes)
         } else {
             scopes

@@ -179,7 +179,9 @@ impl HfAuthBuilder {
     /// or keeps it off (`false`), as `HF_AUTH_MOCK` does. Unset, mock mode switches on by itself
     /// only when there is no `SPACE_ID`, no OAuth credentials, and the public URL and every
     /// `SPACE_HOST` are loopback (`localhost`, `127.0.0.0/8`, `::1`); in any other case with no
-    /// credentials, [`build`](Self::build) fails. It is refused in a Space (`SPACE_ID` set) and
+    /// credentials, [`build`](Self::build) fails. Switched on by itself, it signs in only
+    /// requests addressed to this machine (the login route refuses a `Host` that is not
+    /// loopback); `true` lifts that limit too. It is refused in a Space (`SPACE_ID` set) and
     /// together with a client ID.
     pub fn mock(mut self, on: bool) -> Self {
         self.mock = Some(on);

@@ -1,4 +1,7 @@
-//! Whether mock mode switches on: by itself only when everything says the app is local.
+//! Whether mock mode switches on: by itself only when everything says the app is local; and
+//! then, whom it signs in: only requests addressed to this machine. One loopback rule for both.
+
+use axum::http::{header::HOST, HeaderMap, Uri};
 
 use super::HfAuthBuilder;
 use crate::error::ConfigError;
@@ -11,6 +14,41 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// Whether `host`, as a `Host` header gives it (`name[:port]`, `[v6][:port]`), is loopback by
+/// [`is_loopback`]; anything more than a host and a port is not.
+fn is_loopback_host(host: &[u8]) -> bool {
+    let Ok(host) = std::str::from_utf8(host) else {
+        return false;
+    };
+    url::Url::parse(&format!("http://{host}")).is_ok_and(|u| {
+        is_loopback(&u)
+            && u.username().is_empty()
+            && u.password().is_none()
+            && u.path() == "/"
+            && u.query().is_none()
+            && u.fragment().is_none()
+    })
+}
+
+/// The first name a request gives for this server that is not loopback: its `Host`, the
+/// authority of its URI (HTTP/2's `:authority`, an absolute-form request) and each host of an
+/// `X-Forwarded-Host` (a proxy or tunnel that rewrote `Host`). `None` when every name given is
+/// loopback, or none is given: a browser always sends `Host`, and any other client could as
+/// well send `Host: localhost`, so refusing a request without one would protect nothing.
+pub(crate) fn foreign_host<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a [u8]> {
+    let hosts = headers.get_all(HOST).iter().map(|v| v.as_bytes());
+    let authority = uri.authority().map(|a| a.as_str().as_bytes());
+    let forwarded = headers
+        .get_all("x-forwarded-host")
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii);
+    hosts
+        .chain(authority)
+        .chain(forwarded)
+        .find(|h| !is_loopback_host(h))
 }
 
 impl HfAuthBuilder {
@@ -73,5 +111,84 @@ impl HfAuthBuilder {
             return Ok(true);
         };
         Err(ConfigError::MockNotAllowed(reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn foreign(pairs: &[(&'static str, &'static str)], uri: &str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        let uri: Uri = uri.parse().unwrap();
+        foreign_host(&h, &uri).map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    #[test]
+    fn a_request_is_local_when_every_name_it_gives_is_loopback() {
+        for host in [
+            "localhost",
+            "LOCALHOST:7860",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.9.9.9:1",
+            "[::1]",
+            "[::1]:7860",
+        ] {
+            assert_eq!(foreign(&[("host", host)], "/login"), None, "{host}");
+        }
+        assert_eq!(foreign(&[], "/login"), None, "no name at all");
+        assert_eq!(foreign(&[], "http://localhost:7860/login"), None);
+        assert_eq!(
+            foreign(
+                &[
+                    ("host", "127.0.0.1"),
+                    ("x-forwarded-host", "localhost:5173")
+                ],
+                "/login"
+            ),
+            None
+        );
+        for host in [
+            "app.example",
+            "192.168.1.20:7860",
+            "0.0.0.0:7860",
+            "[::]:7860",
+            "localhost.example",
+            "localhost@evil.example",
+            "localhost/x",
+            "localhost?x",
+            "localhost:99999",
+            "",
+        ] {
+            assert_eq!(
+                foreign(&[("host", host)], "/login").as_deref(),
+                Some(host),
+                "{host:?}"
+            );
+        }
+        assert_eq!(
+            foreign(&[], "http://app.example/login").as_deref(),
+            Some("app.example")
+        );
+        assert_eq!(
+            foreign(
+                &[
+                    ("host", "localhost:7860"),
+                    ("x-forwarded-host", "localhost, tunnel.example")
+                ],
+                "/login"
+            )
+            .as_deref(),
+            Some("tunnel.example")
+        );
+        assert_eq!(
+            foreign(&[("host", "localhost"), ("host", "app.example")], "/login").as_deref(),
+            Some("app.example")
+        );
     }
 }

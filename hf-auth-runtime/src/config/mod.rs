@@ -2,7 +2,7 @@
 //!
 //! [`HfAuth`] (here) is what an app holds; [`HfAuthBuilder`] (`builder`) is what it sets;
 //! `env` reads the environment into a builder, `mock_mode` decides whether mock mode may switch
-//! on, and `build` checks everything and builds the state the routes and guards share.
+//! on (and, switched on by itself, which requests it signs in), and `build` checks everything and builds the state the routes and guards share.
 
 use std::{sync::Arc, time::Duration};
 
@@ -20,6 +20,7 @@ mod env;
 mod mock_mode;
 
 pub use builder::HfAuthBuilder;
+pub(crate) use mock_mode::foreign_host;
 
 /// The default session lifetime: 8 hours, Hugging Face's default access-token lifetime.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
@@ -84,7 +85,7 @@ impl HfAuth {
 
     /// Whether this is mock mode (local development, no provider).
     pub fn is_mock(&self) -> bool {
-        matches!(self.state.backend, Backend::Mock(_))
+        matches!(self.state.backend, Backend::Mock { .. })
     }
 
     /// Mock mode's bearer token for the mock user (`hf_mock_...`, random at each start), to

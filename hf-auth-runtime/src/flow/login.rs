@@ -13,8 +13,8 @@
 
 use axum::{
     extract::{OriginalUri, State},
-    http::HeaderMap,
-    response::Response,
+    http::{header::CACHE_CONTROL, HeaderMap, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Json, Response},
 };
 use hf_auth_scopes::{implied_by, ScopeSet};
 
@@ -27,7 +27,9 @@ use super::{
 use crate::{
     cookies::cookie_names_with_prefix,
     error::Escaped,
+    pages,
     provider::is_org_sub,
+    rejection::wants_html,
     return_path::safe_return_path,
     session::{self, now_unix, SessionData},
     state::{AuthState, Backend, SharedState},
@@ -160,7 +162,12 @@ pub(super) async fn login(
         None
     };
     match &state.backend {
-        Backend::Mock(user) => {
+        Backend::Mock { user, opted_in } => {
+            if !opted_in {
+                if let Some(host) = crate::config::foreign_host(&headers, &uri) {
+                    return mock_for_this_machine_only(&headers, host, &target);
+                }
+            }
             let mut data = SessionData::mock(user, &state.scopes, state.session_lifetime);
             // Mock mode's "Grant access": the mock user grants what the page asked for, and
             // keeps what it was granted before.
@@ -221,4 +228,47 @@ pub(super) async fn login(
             redirect(url.as_str(), set)
         }
     }
+}
+
+/// 403: mock mode switched on by itself, and this login was addressed to `host`, not to this
+/// machine (a LAN address, a tunnel, a rebound DNS name): nobody is signed in. `target` is the
+/// safe return path, for the page's link back.
+fn mock_for_this_machine_only(headers: &HeaderMap, host: &[u8], target: &str) -> Response {
+    let host = Escaped::bytes(host).to_string();
+    tracing::warn!(%host, "mock mode refused a login addressed to a host that is not loopback; set HF_AUTH_MOCK=1 to serve other machines");
+    let mut r = if wants_html(headers) {
+        let body = pages::page(
+            "Mock mode serves only this machine",
+            &[
+                format!(
+                    "This app is in mock mode, which signs every visitor in as a made-up user \
+                     without Hugging Face. It switched on by itself, because no OAuth credentials \
+                     are set, so it signs in only requests addressed to this machine \
+                     (<code>localhost</code>, <code>127.0.0.1</code>, <code>[::1]</code>); this \
+                     one was addressed to <code>{}</code>.",
+                    pages::escape(&host)
+                ),
+                "To use mock mode from other machines (a container, a phone on your network, a \
+                 tunnel), start the app with <code>HF_AUTH_MOCK=1</code>. To sign in with \
+                 Hugging Face, set <code>OAUTH_CLIENT_ID</code> and \
+                 <code>OAUTH_CLIENT_SECRET</code>."
+                    .to_owned(),
+            ],
+            (target, "Back to the page"),
+        );
+        (StatusCode::FORBIDDEN, Html(body)).into_response()
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({
+                "error": "mock_mode_local_only",
+                "message": "mock mode switched on by itself signs in only requests addressed to this machine (localhost, 127.0.0.1, [::1]); set HF_AUTH_MOCK=1 to use it from other machines",
+                "host": host,
+            })),
+        )
+            .into_response()
+    };
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }

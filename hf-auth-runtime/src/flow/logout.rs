@@ -3,7 +3,9 @@
 //! Another site cannot sign a user out without a click: a logout that a page of another site
 //! started (`Sec-Fetch-Site: cross-site` or `same-site`) shows a button instead, which posts
 //! back to this route from the app's own page. Same-origin and typed navigations (`none`), and
-//! clients that send no fetch metadata, log out at once.
+//! clients that send no fetch metadata, log out at once. A `POST` logs out only when it passes
+//! the cross-site check. Every other method, `HEAD` included (a link checker or a prefetch
+//! asks with it, and its answer could not show the confirmation), is a 405 that ends nothing.
 
 use axum::{
     extract::{OriginalUri, State},
@@ -11,7 +13,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::{misplaced, query::query_param, redirect};
+use super::{method_not_allowed, misplaced, query::query_param, redirect};
 use crate::{cross_site, pages, return_path::safe_return_path, session, state::SharedState};
 
 pub(super) async fn logout(
@@ -24,15 +26,17 @@ pub(super) async fn logout(
         return r;
     }
     let target = safe_return_path(query_param(uri.query(), "_target_url").as_deref()).to_owned();
-    if method == Method::GET && started_by_another_site(&headers) {
-        return confirm(&state, &target);
-    }
-    if method == Method::POST {
+    match method {
+        Method::GET if started_by_another_site(&headers) => return confirm(&state, &target),
+        Method::GET => {}
         // The confirmation posts from the app's own page; any other site's post is refused.
-        if let Err(reason) = cross_site::check(&method, &headers, &state.trusted_origins) {
-            tracing::info!(%reason, "refused a cross-site logout");
-            return (StatusCode::FORBIDDEN, "cross-site logout refused").into_response();
+        Method::POST => {
+            if let Err(reason) = cross_site::check(&method, &headers, &state.trusted_origins) {
+                tracing::info!(%reason, "refused a cross-site logout");
+                return (StatusCode::FORBIDDEN, "cross-site logout refused").into_response();
+            }
         }
+        _ => return method_not_allowed("GET, POST"),
     }
     #[cfg(feature = "redis")]
     if let Some(server) = &state.server_sessions {

@@ -18,7 +18,7 @@ use axum::{
         HeaderValue, StatusCode,
     },
     response::{Html, IntoResponse, Response},
-    routing::get,
+    routing::{any, get},
     Router,
 };
 
@@ -35,11 +35,12 @@ where
         // spend a login.
         .route(
             &format!("{base}{}", crate::state::CALLBACK),
-            get(callback::callback).head(|| async { StatusCode::METHOD_NOT_ALLOWED }),
+            get(callback::callback).head(|| async { method_not_allowed("GET") }),
         )
+        // Every method reaches the handler, which alone decides which ones end a session.
         .route(
             &format!("{base}{}", crate::state::LOGOUT),
-            get(logout::logout).post(logout::logout),
+            any(logout::logout),
         )
         .with_state(state)
 }
@@ -64,6 +65,15 @@ fn misplaced(req_path: &str, configured: &str, what: &str) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// A `405 Method Not Allowed` that lists the methods the route answers (`Allow`).
+fn method_not_allowed(allow: &'static str) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::ALLOW, HeaderValue::from_static(allow))],
+    )
+        .into_response()
 }
 
 /// A `303 See Other` to `location`, with the cookies to set.

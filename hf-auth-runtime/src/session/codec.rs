@@ -117,8 +117,7 @@ pub(crate) fn decode_counting(
 }
 
 /// The `Set-Cookie` headers that store a session under the policy's names, and remove chunks
-/// a larger earlier session left in the request, and cookies of the names used before
-/// (`hf_auth_session` once the app is behind https).
+/// a larger earlier session left in the request.
 pub(crate) fn write(
     request: &HeaderMap,
     policy: CookiePolicy,
@@ -130,8 +129,7 @@ pub(crate) fn write(
 }
 
 /// The `Set-Cookie` headers of sealed session cookie values (the first names of the policy),
-/// lasting until `ends_at`; removes the further chunks and the legacy cookies the request
-/// carried.
+/// lasting until `ends_at`; removes the further chunks the request carried.
 pub(crate) fn write_values(
     request: &HeaderMap,
     policy: CookiePolicy,
@@ -146,7 +144,6 @@ pub(crate) fn write_values(
         .map(|(name, value)| policy.header(name, value, max_age))
         .collect();
     out.extend(removals(request, policy, &names[written..]));
-    out.extend(removals(request, policy, policy.legacy_session_names()));
     out
 }
 
@@ -156,7 +153,6 @@ pub(crate) fn clear(request: &HeaderMap, policy: CookiePolicy) -> Vec<HeaderValu
     let names = policy.session_names();
     let mut out = vec![policy.removal_header(names[0].to_owned())];
     out.extend(removals(request, policy, &names[1..]));
-    out.extend(removals(request, policy, policy.legacy_session_names()));
     out
 }
 
