@@ -290,3 +290,75 @@ async fn only_get_and_a_same_site_post_can_sign_out() {
         }
     }
 }
+
+#[tokio::test]
+async fn without_a_session_another_sites_request_is_signed_out_not_refused() {
+    // The rule is about requests a session cookie authenticates: a client without one (or with
+    // one that opens no session) gets what any signed-out client gets, 401, from anywhere.
+    let (_, app, _) = setup().await;
+    for cookie in [None, Some("hf_auth_session=forged")] {
+        for site in [
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ],
+            vec![("origin", "https://evil.example")],
+            vec![("origin", "null")],
+        ] {
+            let mut headers = [site.as_slice(), &[("accept", "application/json")]].concat();
+            headers.extend(cookie.map(|c| ("cookie", c)));
+            for path in ["/write", "/comment"] {
+                let out = call(&app, Method::POST, path, &headers, "x=1").await;
+                assert_eq!(
+                    out.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{path} {headers:?}: {}",
+                    out.body
+                );
+                assert!(out.body.contains("login_url"), "{}", out.body);
+                assert_eq!(
+                    out.header(axum::http::header::WWW_AUTHENTICATE).as_deref(),
+                    Some("Bearer realm=\"hf-auth\""),
+                );
+            }
+        }
+    }
+    // A browser is sent to the login page, as when signed out on the app's own pages.
+    let out = call(
+        &app,
+        Method::POST,
+        "/write",
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+            ("accept", "text/html"),
+        ],
+        "x=1",
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+}
+
+#[tokio::test]
+async fn a_refusal_names_the_allow_list() {
+    let (_, app, cookie) = setup().await;
+    let hostile = [
+        ("cookie", cookie.as_str()),
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ];
+    for accept in ["application/json", "text/html"] {
+        let (status, body, _) = send(
+            &app,
+            Method::POST,
+            "/write",
+            &[hostile.as_slice(), &[("accept", accept)]].concat(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{accept}");
+        assert!(body.contains("HF_AUTH_TRUSTED_ORIGINS"), "{accept}: {body}");
+    }
+    let (status, body, _) = send(&app, Method::POST, "/oauth/huggingface/logout", &hostile).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("HF_AUTH_TRUSTED_ORIGINS"), "{body}");
+}

@@ -442,6 +442,15 @@ async fn require_org_role() {
         let body = assert_forbidden(&app, "/writers", &cookie).await;
         assert_eq!(body["required_role"], "write", "{role}");
     }
+    // An org role is not a scope: a session's 403 carries no `insufficient_scope` challenge.
+    let reader = testing::session_cookie(&auth, &MockUser::new("x").org("acme", Role::Read));
+    let r = get_as(&app, Client::Api, "/writers", Some(&reader)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+    // Mock mode: signing in again gives the same configured user; the page says what to set.
+    let page = text(get_as(&app, Client::Browser, "/writers", Some(&reader)).await).await;
+    assert!(page.contains("HF_AUTH_MOCK_ORGS=acme:write"), "{page}");
+    assert!(!page.contains("Sign in again"), "{page}");
     for role in [Role::Write, Role::Admin] {
         let cookie = testing::session_cookie(&auth, &MockUser::new("x").org("acme", role));
         assert_eq!(

@@ -508,7 +508,12 @@ async fn with_incremental_consent_a_guards_login_link_asks_for_the_routes_scopes
         assert_eq!(r.status(), 401);
         let body: serde_json::Value = r.json().await.unwrap();
         let login = body["login_url"].as_str().expect("a login URL");
-        let q = query_of(&format!("http://x{login}"));
+        // Absolute, on the app's public URL (a JSON client may be on another origin).
+        assert!(
+            login.starts_with(&app.url("/oauth/huggingface/login?")),
+            "{login}"
+        );
+        let q = query_of(login);
         assert_eq!(q.get("scope").map(String::as_str), expected, "{login}");
     }
 }

@@ -22,6 +22,11 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 
 use crate::error::{ConfigError, Escaped};
 
+/// What a refusal tells the app's developer: how to let another origin of theirs through.
+pub(crate) const TRUSTED_ORIGINS_HINT: &str = "Only the app's own pages and those of the origins \
+     in HF_AUTH_TRUSTED_ORIGINS (comma-separated scheme://host[:port]) may send it with the \
+     session cookie; a client without the cookie is answered as signed out.";
+
 /// The `Sec-Fetch-Site` request header (a fetch metadata header).
 pub(crate) const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
@@ -155,7 +160,6 @@ fn parse_origin(raw: &str) -> Result<String, &'static str> {
 
 /// Whether a request may have been made by another site and must be refused, for a request
 /// that a session cookie would authenticate. See the module's documentation for the rules.
-// The guards call it once the lead wires it in (issue 12.1); until then only the tests do.
 pub(crate) fn check(
     method: &Method,
     headers: &HeaderMap,

@@ -142,7 +142,8 @@ pub(crate) enum Step<'a> {
 /// The request's credentials: a bearer token when there is an `Authorization` header (then
 /// the cookies are ignored: an API client is never redirected to a login page, and the token
 /// is not ambient, so cross-site rules do not apply), else the session cookie, refused for an
-/// unsafe method from another site unless the route allows it. Synchronous; a cached token
+/// unsafe method from another site unless the route allows it (without a session, not signed
+/// in, wherever the request comes from). Synchronous; a cached token
 /// or session costs no allocation.
 fn credentials_of<'a>(
     parts: &'a Parts,
@@ -165,11 +166,16 @@ fn credentials_of<'a>(
         },
         Ok(None) if accept == Accept::Token => Err(AuthRejection::token(TokenProblem::Missing)),
         Ok(None) => {
+            // The session first: the cross-site rule is about requests that a session cookie
+            // authenticates, so a request without one (or with one that opens no session) is
+            // signed out, 401 like any other, wherever it comes from. A session found is
+            // checked before it is refreshed or loaded, so another site triggers neither.
+            let step = session_of(parts, ctx)?;
             if cross_site == CrossSite::Refuse {
                 cross_site::check(&parts.method, &parts.headers, &ctx.state.trusted_origins)
                     .map_err(|reason| AuthRejection::cross_site(parts, reason))?;
             }
-            session_of(parts, ctx)
+            Ok(step)
         }
     }
 }

@@ -18,7 +18,7 @@ use hf_auth_scopes::ScopeSet;
 
 use crate::{
     bearer::{self, BadAuthorization, BearerError},
-    cross_site::CrossSiteRefusal,
+    cross_site::{CrossSiteRefusal, TRUSTED_ORIGINS_HINT},
     pages,
     return_path::safe_return_path,
     state::{AuthState, Backend},
@@ -92,7 +92,9 @@ pub enum AuthRejection {
     NotSignedIn {
         /// Whether the caller is a browser (it accepts `text/html`).
         html: bool,
-        /// The login route, carrying the path to come back to.
+        /// The login route, carrying the path to come back to: a path for a browser's redirect,
+        /// an absolute URL (on the configured public URL) for an API client, which may be on
+        /// another origin.
         login_url: String,
     },
     /// Signed in, but the requirement is not met: 403.
@@ -107,6 +109,13 @@ pub enum AuthRejection {
         /// may ask for it; `None` when granting cannot help (a scope the app never asks for, a
         /// role too low, a bearer token).
         grant: Option<Grant>,
+        /// Whether the caller sent a bearer token: only then does a denial other than a
+        /// missing scope carry `WWW-Authenticate: Bearer error="insufficient_scope"` (an org
+        /// role, PRO or billing is not a scope of a session).
+        bearer: bool,
+        /// Whether the app runs in mock mode: the page then says how to configure the mock
+        /// user (`HF_AUTH_MOCK_ORGS`) instead of "sign in again".
+        mock: bool,
     },
     /// The guard ran on a router that `attach` was not called on (a programming error): 500.
     NotAttached,
@@ -309,9 +318,16 @@ impl AuthRejection {
     }
 
     pub(crate) fn not_signed_in(parts: &Parts, state: &AuthState) -> AuthRejection {
+        let html = wants_html(&parts.headers);
+        let login_url = login_url(parts, state);
         AuthRejection::NotSignedIn {
-            html: wants_html(&parts.headers),
-            login_url: login_url(parts, state),
+            html,
+            // An API client may be a page on another origin (CORS), where a path would resolve
+            // against that origin: it gets the URL on the app's public URL.
+            login_url: match html {
+                true => login_url,
+                false => format!("{}{login_url}", state.public_base),
+            },
         }
     }
 
@@ -328,6 +344,8 @@ impl AuthRejection {
         }
         let login_url = login_url(parts, state);
         AuthRejection::Forbidden {
+            bearer: token,
+            mock: matches!(state.backend, Backend::Mock { .. }),
             html: wants_html(&parts.headers) && !token,
             grant: if token {
                 None
@@ -390,11 +408,23 @@ fn grant_for(state: &AuthState, user: &HfUser, denial: &Denial, login_url: &str)
     }
 }
 
-/// The 403 page's sentence for an org requirement.
-fn org_detail(org: &str, role: Option<Role>) -> String {
+/// The 403 page's sentence for an org requirement. In mock mode, signing in again gives the
+/// same configured user: the page says how to configure it instead.
+fn org_detail(org: &str, role: Option<Role>, mock: bool) -> String {
+    let how = if mock {
+        format!(
+            "This app runs in mock mode, where the mock user's orgs are configured, not granted: \
+             start it with <code>HF_AUTH_MOCK_ORGS={}{}</code> (comma-separated \
+             <code>org:role</code>), or use <code>MockUser::org</code> in tests.",
+            pages::escape(org),
+            role.map(|r| format!(":{r}")).unwrap_or_default()
+        )
+    } else {
+        "If you joined it recently, or did not grant this app access to it, sign in again."
+            .to_owned()
+    };
     format!(
-        "This page is for members of the Hugging Face organization <code>{}</code>{}. \
-         If you joined it recently, or did not grant this app access to it, sign in again.",
+        "This page is for members of the Hugging Face organization <code>{}</code>{}. {how}",
         pages::escape(org),
         role.map(|r| format!(" with the role <code>{r}</code> or higher"))
             .unwrap_or_default()
@@ -459,7 +489,9 @@ impl IntoResponse for AuthRejection {
                 StatusCode::UNAUTHORIZED,
                 [(
                     WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"hf-auth\", error=\"login_required\""),
+                    // RFC 6750 3.1: a request without credentials gets no error code (the
+                    // only codes are invalid_request, invalid_token and insufficient_scope).
+                    HeaderValue::from_static("Bearer realm=\"hf-auth\""),
                 )],
                 Json(serde_json::json!({
                     "error": "not signed in",
@@ -472,6 +504,8 @@ impl IntoResponse for AuthRejection {
                 denial,
                 login_url,
                 grant,
+                bearer,
+                mock,
             } => {
                 let message = denial.message();
                 if let Denial::NoPathParam { .. } = denial {
@@ -506,8 +540,8 @@ impl IntoResponse for AuthRejection {
                         ),
                         // Answered with a 500 above.
                         Denial::NoPathParam { .. } => String::new(),
-                        Denial::Org { org, role } => org_detail(org, *role),
-                        Denial::PathOrg { org, role } => org_detail(org, *role),
+                        Denial::Org { org, role } => org_detail(org, *role, mock),
+                        Denial::PathOrg { org, role } => org_detail(org, *role, mock),
                         Denial::NotPro => "This page is for Hugging Face PRO subscribers. \
                              If you subscribed recently, sign in again."
                             .to_owned(),
@@ -515,12 +549,19 @@ impl IntoResponse for AuthRejection {
                              add a payment method in your Hugging Face billing settings, then sign in again."
                             .to_owned(),
                     };
+                    // Signing in again in mock mode gives the same configured orgs.
+                    let action = match (&denial, mock) {
+                        (Denial::Org { .. } | Denial::PathOrg { .. }, true) => {
+                            ("/", "Go to the app")
+                        }
+                        _ => (login_url.as_str(), "Sign in again"),
+                    };
                     (
                         StatusCode::FORBIDDEN,
                         Html(pages::page(
                             "You do not have access to this page",
                             &[detail],
-                            (&login_url, "Sign in again"),
+                            action,
                         )),
                     )
                         .into_response()
@@ -529,12 +570,20 @@ impl IntoResponse for AuthRejection {
                     if let Some(grant) = &grant {
                         body["grant_url"] = serde_json::json!(grant.url);
                     }
-                    let mut challenge =
-                        String::from("Bearer realm=\"hf-auth\", error=\"insufficient_scope\"");
+                    // A missing scope is one (RFC 6750 insufficient_scope), whatever the
+                    // credentials; anything else is for a bearer token only: a session that
+                    // lacks an org role, PRO or billing is not short of a scope, and a 403 needs
+                    // no challenge.
+                    let mut challenge = (bearer || matches!(denial, Denial::MissingScopes(_)))
+                        .then(|| {
+                            String::from("Bearer realm=\"hf-auth\", error=\"insufficient_scope\"")
+                        });
                     match &denial {
                         Denial::MissingScopes(s) => {
                             body["missing_scopes"] = serde_json::json!(s);
-                            challenge.push_str(&format!(", scope=\"{}\"", s.join(" ")));
+                            if let Some(c) = &mut challenge {
+                                c.push_str(&format!(", scope=\"{}\"", s.join(" ")));
+                            }
                         }
                         Denial::Org { org, role } => {
                             body["org"] = serde_json::json!(org);
@@ -549,7 +598,7 @@ impl IntoResponse for AuthRejection {
                         Denial::CannotPay => body["requires"] = serde_json::json!("can_pay"),
                     }
                     let mut r = (StatusCode::FORBIDDEN, Json(body)).into_response();
-                    if let Ok(v) = HeaderValue::try_from(challenge) {
+                    if let Some(Ok(v)) = challenge.map(HeaderValue::try_from) {
                         r.headers_mut().insert(WWW_AUTHENTICATE, v);
                     }
                     r
@@ -562,10 +611,13 @@ impl IntoResponse for AuthRejection {
                         StatusCode::FORBIDDEN,
                         Html(pages::page(
                             "Request refused",
-                            &[format!(
-                                "This request came from another site, so it was not sent on your behalf: {}.",
-                                pages::escape(&reason.to_string())
-                            )],
+                            &[
+                                format!(
+                                    "This request came from another site, so it was not sent on your behalf: {}.",
+                                    pages::escape(&reason.to_string())
+                                ),
+                                pages::escape(TRUSTED_ORIGINS_HINT),
+                            ],
                             ("/", "Go to the app"),
                         )),
                     )
@@ -575,7 +627,7 @@ impl IntoResponse for AuthRejection {
                         StatusCode::FORBIDDEN,
                         Json(serde_json::json!({
                             "error": "cross_site_request",
-                            "error_description": reason.to_string(),
+                            "error_description": format!("{reason}. {TRUSTED_ORIGINS_HINT}"),
                         })),
                     )
                         .into_response()
@@ -673,6 +725,106 @@ mod tests {
             },
         );
         assert!(escaped[0].contains("&lt;b&gt;x&lt;/b&gt;"), "{escaped:?}");
+    }
+
+    fn forbidden(denial: Denial, html: bool, bearer: bool, mock: bool) -> Response {
+        AuthRejection::Forbidden {
+            html,
+            denial,
+            login_url: "/oauth/huggingface/login?_target_url=%2Facme".into(),
+            grant: None,
+            bearer,
+            mock,
+        }
+        .into_response()
+    }
+
+    fn challenge(r: &Response) -> Option<&str> {
+        r.headers()
+            .get(WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap())
+    }
+
+    #[test]
+    fn challenges_use_only_rfc_6750_error_codes() {
+        // Signed out: a challenge without an error code (RFC 6750 3.1: no credentials).
+        let r = AuthRejection::NotSignedIn {
+            html: false,
+            login_url: "http://localhost:7860/oauth/huggingface/login?_target_url=%2F".into(),
+        }
+        .into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(challenge(&r), Some("Bearer realm=\"hf-auth\""));
+        let org = || Denial::Org {
+            org: "acme",
+            role: Some(Role::Write),
+        };
+        // A session without an org role, PRO or billing is not short of a scope: no challenge.
+        for denial in [
+            org(),
+            Denial::PathOrg {
+                org: "acme".into(),
+                role: None,
+            },
+            Denial::NotPro,
+            Denial::CannotPay,
+        ] {
+            let r = forbidden(denial.clone(), false, false, false);
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+            assert_eq!(challenge(&r), None, "{denial:?}");
+        }
+        // A missing scope is one, for a session too; a bearer token denied an org keeps it.
+        let r = forbidden(
+            Denial::MissingScopes(vec!["write-repos"]),
+            false,
+            false,
+            false,
+        );
+        assert_eq!(
+            challenge(&r),
+            Some("Bearer realm=\"hf-auth\", error=\"insufficient_scope\", scope=\"write-repos\"")
+        );
+        let r = forbidden(org(), false, true, false);
+        assert_eq!(
+            challenge(&r),
+            Some("Bearer realm=\"hf-auth\", error=\"insufficient_scope\"")
+        );
+    }
+
+    async fn page(r: Response) -> String {
+        use http_body_util::BodyExt;
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn in_mock_mode_the_org_page_says_how_to_configure_the_mock_user() {
+        let org = Denial::Org {
+            org: "acme",
+            role: Some(Role::Write),
+        };
+        let mock = page(forbidden(org.clone(), true, false, true)).await;
+        assert!(
+            mock.contains("<code>HF_AUTH_MOCK_ORGS=acme:write</code>"),
+            "{mock}"
+        );
+        assert!(
+            !mock.contains("sign in again") && !mock.contains("Sign in again"),
+            "{mock}"
+        );
+        let path_org = Denial::PathOrg {
+            org: "team".into(),
+            role: None,
+        };
+        let mock = page(forbidden(path_org, true, false, true)).await;
+        assert!(
+            mock.contains("<code>HF_AUTH_MOCK_ORGS=team</code>"),
+            "{mock}"
+        );
+        // Real mode: signing in again can pick up a new membership or grant.
+        let real = page(forbidden(org, true, false, false)).await;
+        assert!(real.contains("sign in again"), "{real}");
+        assert!(!real.contains("HF_AUTH_MOCK_ORGS"), "{real}");
     }
 
     #[test]

@@ -47,6 +47,9 @@ impl Routes {
 
 pub(crate) struct AuthState {
     pub routes: Routes,
+    /// The public URL without its trailing `/` (`https://me-app.hf.space`), to make the routes'
+    /// paths absolute for clients on another origin.
+    pub public_base: String,
     pub policy: CookiePolicy,
     /// The key of the session cookies.
     pub key: CookieKey,

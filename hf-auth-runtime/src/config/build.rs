@@ -360,6 +360,7 @@ impl HfAuthBuilder {
         });
         Ok(HfAuth {
             state: Arc::new(AuthState {
+                public_base: public_url.as_str().trim_end_matches('/').to_owned(),
                 routes,
                 policy: CookiePolicy {
                     secure: public_url.scheme() == "https",

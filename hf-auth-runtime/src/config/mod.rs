@@ -101,6 +101,34 @@ impl HfAuth {
         self.state.trusted_origins.iter()
     }
 
+    /// The [trusted origins](Self::trusted_origins) as header values, for a CORS layer that
+    /// must admit the same origins (`tower_http::cors::AllowOrigin::list(auth.cors_origins())`):
+    /// one list, `HF_AUTH_TRUSTED_ORIGINS`, for both. See the composing guide, "CORS".
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hf_auth_runtime::ConfigError> {
+    /// use axum::http::HeaderValue;
+    /// use hf_auth_runtime::HfAuth;
+    ///
+    /// let auth = HfAuth::builder()
+    ///     .public_url("http://localhost:7860")
+    ///     .trusted_origins(["https://partner.example"])
+    ///     .mock(true)
+    ///     .build()
+    ///     .await?;
+    /// let origins: Vec<HeaderValue> = auth.cors_origins().collect();
+    /// assert_eq!(origins, ["http://localhost:7860", "https://partner.example"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn cors_origins(&self) -> impl Iterator<Item = axum::http::HeaderValue> + '_ {
+        self.state
+            .trusted_origins
+            .iter()
+            // An origin's ASCII serialization is always a valid header value.
+            .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
+    }
+
     /// Whether sessions are kept in a session store ([`HfAuthBuilder::session_store`]).
     pub fn has_session_store(&self) -> bool {
         #[cfg(feature = "redis")]

@@ -33,7 +33,14 @@ pub(super) async fn logout(
         Method::POST => {
             if let Err(reason) = cross_site::check(&method, &headers, &state.trusted_origins) {
                 tracing::info!(%reason, "refused a cross-site logout");
-                return (StatusCode::FORBIDDEN, "cross-site logout refused").into_response();
+                return (
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "cross-site logout refused: {reason}. {}",
+                        cross_site::TRUSTED_ORIGINS_HINT
+                    ),
+                )
+                    .into_response();
             }
         }
         _ => return method_not_allowed("GET, POST"),
