@@ -43,7 +43,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 started=$SECONDS
 cargo build -q --workspace --all-features --examples
-[ -x "$TARGET/examples/space_app" ] || fail "no space_app binary in $TARGET/examples"
+[ -x "$TARGET/examples/space_app" ] || { log "FAILED: no space_app binary in $TARGET/examples"; exit 1; }
 cargo test -q --workspace --all-features --test multi_replica --no-run
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hf-auth-replicas.XXXXXX")"

@@ -58,24 +58,13 @@ async fn replica(provider: &TestProvider, server: &RedisServer) -> Arc<BearerAut
     Arc::new(auth)
 }
 
-/// Every key in Redis and its value.
+/// Every key in Redis and its value (the shared cache writes strings only).
 async fn everything(server: &RedisServer) -> Vec<(String, Vec<u8>)> {
-    let mut conn = connection(server).await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*")
-        .query_async(&mut conn)
+    crate::session::store::redis::tests::dump(server)
         .await
-        .unwrap();
-    let mut all = Vec::new();
-    for k in keys {
-        let v: Vec<u8> = redis::cmd("GET")
-            .arg(&k)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        all.push((k, v));
-    }
-    all
+        .into_iter()
+        .map(|(key, values)| (key, values.concat()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
