@@ -12,13 +12,26 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hf_auth_runtime::{ConfigError, HfAuth, ScopeCheck};
+use hf_auth_runtime::{testing::TestProvider, ConfigError, HfAuth, HfAuthBuilder, ScopeCheck};
 
 const CHILD: &str = "HF_AUTH_NOTICE_CHILD";
 
+/// Set in a child: its configuration is refused after everything else was accepted (a session
+/// store CA without a session store), so nothing a successful start-up says may be said.
+const REFUSE: &str = "HF_AUTH_NOTICE_REFUSE";
+
 /// Runs `test` of this binary in a child process; returns its (stdout, stderr).
 fn run_child(test: &str, subscriber: bool) -> (String, String) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    run_child_with(test, subscriber, false)
+}
+
+/// [`run_child`], the child's configuration refused at its end when `refuse`.
+fn run_child_with(test: &str, subscriber: bool, refuse: bool) -> (String, String) {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if refuse {
+        command.env(REFUSE, "1");
+    }
+    let mut child = command
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, if subscriber { "subscriber" } else { "none" })
         .env_remove("RUST_LOG")
@@ -67,17 +80,42 @@ fn child_setup() -> Option<()> {
     Some(())
 }
 
+/// In a child: the builder refused at the end of `build` when [`REFUSE`] is set.
+fn maybe_refused(builder: HfAuthBuilder) -> HfAuthBuilder {
+    match std::env::var_os(REFUSE) {
+        Some(_) => builder.session_store_ca("/nonexistent/ca.pem"),
+        None => builder,
+    }
+}
+
 #[tokio::test]
 async fn child_mock_mode() {
     if child_setup().is_none() {
         return;
     }
-    let auth = HfAuth::builder()
-        .scope_check(ScopeCheck::Off)
+    let built = maybe_refused(HfAuth::builder().scope_check(ScopeCheck::Off))
         .build()
-        .await
-        .unwrap();
-    assert!(auth.is_mock());
+        .await;
+    match built {
+        Ok(auth) => assert!(auth.is_mock()),
+        Err(e) => assert!(e.to_string().contains("HF_AUTH_SESSION_STORE_CA"), "{e}"),
+    }
+}
+
+#[tokio::test]
+async fn child_real_mode() {
+    if child_setup().is_none() {
+        return;
+    }
+    let provider = TestProvider::start().await;
+    let built = maybe_refused(
+        provider
+            .app_config("http://127.0.0.1:1")
+            .scope_check(ScopeCheck::Off),
+    )
+    .build()
+    .await;
+    assert_eq!(built.is_err(), std::env::var_os(REFUSE).is_some());
 }
 
 #[tokio::test]
@@ -112,11 +150,30 @@ async fn child_discovery_retries() {
 fn without_a_subscriber_the_mock_warning_goes_to_stderr() {
     let (_, err) = run_child("child_mock_mode", false);
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("hf-auth: ")).collect();
-    // The warning, then the mock user's bearer token for curl.
-    assert_eq!(lines.len(), 2, "{err}");
+    // The warning, the page to open, then the mock user's bearer token for curl.
+    assert_eq!(lines.len(), 3, "{err}");
     assert!(lines[0].contains("MOCK MODE IS ON"), "{err}");
     assert!(lines[0].contains("dev-user"), "{err}");
-    assert!(lines[1].contains("Authorization: Bearer hf_mock_"), "{err}");
+    assert_eq!(
+        lines[1],
+        "hf-auth: mock mode: open http://localhost:7860/oauth/huggingface/login to sign in as dev-user",
+        "{err}"
+    );
+    assert!(lines[2].contains("Authorization: Bearer hf_mock_"), "{err}");
+}
+
+#[test]
+fn a_mock_mode_refused_at_start_up_says_nothing_of_mock_mode() {
+    let (_, err) = run_child_with("child_mock_mode", false, true);
+    assert!(!err.contains("hf-auth: "), "{err}");
+}
+
+#[test]
+fn ready_is_logged_only_once_the_whole_configuration_is_accepted() {
+    let (out, _) = run_child_with("child_real_mode", true, false);
+    assert!(out.contains("Sign in with Hugging Face is ready"), "{out}");
+    let (out, _) = run_child_with("child_real_mode", true, true);
+    assert!(!out.contains("is ready"), "{out}");
 }
 
 #[test]

@@ -178,6 +178,8 @@ impl HfAuthBuilder {
         }
         let mock = self.mock_mode(&public_url)?;
         let mode = if mock { Mode::Mock } else { Mode::Real };
+        // Said once the whole configuration is accepted, never before a refusal to start.
+        let started;
         let client_id_text = self.client_id.as_deref().unwrap_or("");
         let keys = |master: &[u8]| {
             let mut session =
@@ -205,15 +207,10 @@ impl HfAuthBuilder {
             // Switched on by itself (not asked for), it signs in only requests addressed to
             // this machine: the login route refuses any other `Host`.
             let opted_in = self.mock == Some(true);
-            crate::notice::warn(format_args!(
-                "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user {} without Hugging Face{}. Never deploy like this.",
-                user.handle,
-                if opted_in {
-                    ""
-                } else {
-                    " (only requests addressed to localhost; HF_AUTH_MOCK=1 to serve other machines)"
-                }
-            ));
+            started = Started::Mock {
+                handle: user.handle.clone(),
+                opted_in,
+            };
             let master = match &self.cookie_key {
                 Some(k) => k.clone(),
                 None => CookieKey::random_master().to_vec(),
@@ -267,7 +264,10 @@ impl HfAuthBuilder {
                 self.discovery_timeout,
             )
             .await?;
-            tracing::info!(provider = %provider_url, redirect_uri = %redirect, "Sign in with Hugging Face is ready");
+            started = Started::Real {
+                provider: provider_url,
+                redirect_uri: redirect,
+            };
             (Backend::Real(Box::new(provider)), master)
         };
         let (key, flow_key) = keys(&master);
@@ -287,19 +287,14 @@ impl HfAuthBuilder {
         registry::check_scopes(&scopes, self.scope_check)?;
         #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
         let mut bearer = self.bearer(mock, &scopes)?;
-        if let Some(token) = bearer.mock_token() {
-            // A development token, valid only in this process: what a developer needs to call
-            // the protected routes with curl, offline.
-            crate::notice::warn(format_args!(
-                "mock mode: API clients can call the protected routes as the mock user with `Authorization: Bearer {token}` (valid until this process stops)"
-            ));
-        }
         if self.session_store_ca.is_some() && self.session_store.is_none() {
             return Err(ConfigError::Invalid {
                 variable: "HF_AUTH_SESSION_STORE_CA",
                 reason: "it is set without HF_AUTH_SESSION_STORE: set the store's rediss:// URL too, or unset it".into(),
             });
         }
+        #[cfg(feature = "redis")]
+        let mut store_notice = None;
         #[cfg(feature = "redis")]
         let server_sessions = match &self.session_store {
             None => None,
@@ -332,7 +327,7 @@ impl HfAuthBuilder {
                     url: super::redacted_url(url),
                     reason: e.to_string(),
                 })?;
-                tracing::info!(store = %super::redacted_url(url), "sessions are kept in the session store");
+                store_notice = Some(super::redacted_url(url));
                 // With a store, the replicas share the token check's cache too: one whoami
                 // call per token per TTL for all of them.
                 let (conn, prefix) = sessions.store().connection();
@@ -358,9 +353,15 @@ impl HfAuthBuilder {
                 .find(|h| !h.is_empty())
                 .map(|h| format!("https://{h}"))
         });
+        let public_base = public_url.as_str().trim_end_matches('/').to_owned();
+        started.announce(&public_base, &routes, bearer.mock_token());
+        #[cfg(feature = "redis")]
+        if let Some(store) = store_notice {
+            tracing::info!(%store, "sessions are kept in the session store");
+        }
         Ok(HfAuth {
             state: Arc::new(AuthState {
-                public_base: public_url.as_str().trim_end_matches('/').to_owned(),
+                public_base,
                 routes,
                 policy: CookiePolicy {
                     secure: public_url.scheme() == "https",
@@ -379,7 +380,57 @@ impl HfAuthBuilder {
                 bearer,
                 #[cfg(feature = "redis")]
                 server_sessions,
+                session_hook: self.session_hook.clone(),
             }),
         })
+    }
+}
+
+/// What a successful start-up says, held until the whole configuration is accepted: a
+/// configuration refused after discovery must not have logged "ready" first.
+enum Started {
+    Real {
+        provider: String,
+        redirect_uri: String,
+    },
+    Mock {
+        handle: String,
+        opted_in: bool,
+    },
+}
+
+impl Started {
+    fn announce(self, public_base: &str, routes: &Routes, mock_token: Option<&str>) {
+        match self {
+            Started::Real {
+                provider,
+                redirect_uri,
+            } => {
+                tracing::info!(%provider, %redirect_uri, "Sign in with Hugging Face is ready");
+            }
+            Started::Mock { handle, opted_in } => {
+                crate::notice::warn(format_args!(
+                    "MOCK MODE IS ON: no OAuth credentials and no SPACE_ID, so the login route signs in the mock user {handle} without Hugging Face{}. Never deploy like this.",
+                    if opted_in {
+                        ""
+                    } else {
+                        " (only requests addressed to localhost; HF_AUTH_MOCK=1 to serve other machines)"
+                    }
+                ));
+                // The page to open, on the public URL (`PORT`, `HF_AUTH_PUBLIC_URL`): the login
+                // signs the mock user in and comes back to the app's `/`.
+                crate::notice::warn(format_args!(
+                    "mock mode: open {public_base}{} to sign in as {handle}",
+                    routes.login
+                ));
+                if let Some(token) = mock_token {
+                    // A development token, valid only in this process: what a developer needs
+                    // to call the protected routes with curl, offline.
+                    crate::notice::warn(format_args!(
+                        "mock mode: API clients can call the protected routes as the mock user with `Authorization: Bearer {token}` (valid until this process stops)"
+                    ));
+                }
+            }
+        }
     }
 }
