@@ -3,14 +3,16 @@
 #
 # It creates a fresh crate in a temporary directory outside the workspace. Its Cargo.toml holds
 # the README's dependency lines (the blocks marked `<!-- quickstart-toml -->` and
-# `<!-- testing-toml -->`), with the crates.io dependency on hf-auth-runtime replaced by a path
-# to this checkout; its src/main.rs is the README's Quick start (`<!-- quickstart -->`) and its
+# `<!-- testing-toml -->`) in their "from a checkout" form, the path pointing at this checkout;
+# its src/main.rs is the README's Quick start (`<!-- quickstart -->`) and its
 # tests/dashboard.rs the testing guide (`<!-- testing -->`), both copied from README.md itself
 # so that the README and this test cannot drift apart.
 #
 # Then it builds the app, starts it with no variables (only PATH and HOME), and checks with
-# curl: signed out (401 JSON for an API client, a redirect to the login for a browser), signed in
-# through the mock login (cookie jar), 200 on the protected route, logout, signed out again.
+# curl: the mock start-up prints the URL to open, signed out (the `/` page's sign-in link, 401
+# JSON for an API client, a redirect to the login for a browser), signed in through the mock
+# login (cookie jar), 200 on the protected route, the printed URL back to `/`, logout, signed
+# out again.
 # Last it runs the testing guide's test with `cargo test`. Every wait is bounded; the app is
 # stopped on exit.
 set -euo pipefail
@@ -54,12 +56,15 @@ block() {
   printf '%s\n' "$out"
 }
 
-# The README's dependency lines, hf-auth-runtime taken from this checkout instead of crates.io.
+# The README's dependency lines in their "from a checkout" form, as a user with a checkout
+# writes them: the crates.io line on hf-auth-runtime dropped, the commented path line taken
+# instead, with this checkout's path. Both sections use it, so this checks that the two path
+# lines work together.
 local_deps() {
   local path="$ROOT/hf-auth-runtime"
   block "$1" | sed \
-    -e "s|^hf-auth-runtime = \"0\.1\"\$|hf-auth-runtime = { path = \"$path\" }|" \
-    -e "s|^\(hf-auth-runtime = {.*\)version = \"0\.1\"|\1path = \"$path\"|"
+    -e '/^hf-auth-runtime = /d' \
+    -e "s|^# hf-auth-runtime = { path = \"\.\./hf-auth/hf-auth-runtime\"|hf-auth-runtime = { path = \"$path\"|"
 }
 
 mkdir -p "$APP/src" "$APP/tests"
@@ -72,10 +77,8 @@ mkdir -p "$APP/src" "$APP/tests"
   printf '\n# The workspace'"'"'s profile, so that the dependencies built there are reused.\n'
   printf '[profile.dev.package."*"]\nopt-level = 1\n'
 } >"$APP/Cargo.toml"
-if grep -E '^hf-auth-runtime = .*"0\.1"' "$APP/Cargo.toml"; then
-  fail "a dependency line on hf-auth-runtime was not turned into a path"
-fi
-grep -q "path = \"$ROOT/hf-auth-runtime\"" "$APP/Cargo.toml" || fail "no path dependency in Cargo.toml"
+[ "$(grep -c "^hf-auth-runtime = { path = \"$ROOT/hf-auth-runtime\"" "$APP/Cargo.toml")" = 2 ] ||
+  fail "the README does not give the checkout's path form in both [dependencies] and [dev-dependencies]: $(cat "$APP/Cargo.toml")"
 block quickstart >"$APP/src/main.rs"
 block testing >"$APP/tests/dashboard.rs"
 # The same dependency versions as the workspace (cargo drops what this crate does not use).
@@ -99,6 +102,8 @@ for _ in $(seq 1 100); do
 done
 grep -q "listening on http://127.0.0.1:$PORT" "$WORK/stdout" || fail "the Quick start did not listen on 127.0.0.1:$PORT within 20 s"
 grep -q "^hf-auth: MOCK MODE IS ON" "$WORK/stderr" || fail "the mock-mode warning did not reach stderr"
+grep -q "^hf-auth: mock mode: open http://localhost:$PORT/oauth/huggingface/login to sign in" "$WORK/stderr" ||
+  fail "the mock mode does not print the URL to open"
 
 JAR="$WORK/cookies"
 BODY="$WORK/body"
@@ -112,6 +117,8 @@ request() {
 }
 header() { grep -i "^$1:" "$WORK/headers" | head -n1 | cut -d' ' -f2- | tr -d '\r'; }
 
+request 200 / -H 'accept: text/html'
+grep -q "Sign in with Hugging Face" "$BODY" || fail "signed out, / has no sign-in link: $(cat "$BODY")"
 request 401 /repos -H 'accept: application/json'
 grep -q '"error"' "$BODY" || fail "the 401 has no JSON error: $(cat "$BODY")"
 request '302|303' /repos -H 'accept: text/html'
@@ -122,6 +129,11 @@ request 200 /repos -H 'accept: text/html'
 grep -q "dev-user granted" "$BODY" || fail "/repos does not greet the mock user: $(cat "$BODY")"
 grep -q "read-repos" "$BODY" || fail "the mock user did not grant read-repos: $(cat "$BODY")"
 request 403 /acme -H 'accept: application/json'
+# The URL the start-up printed: signs in and comes back to /, which greets the user.
+request '302|303' /oauth/huggingface/login -H 'accept: text/html'
+[ "$(header location)" = / ] || fail "the mock login without a target does not come back to /"
+request 200 / -H 'accept: text/html'
+grep -q "Hello dev-user" "$BODY" || fail "signed in, / does not greet the mock user: $(cat "$BODY")"
 request '302|303' /oauth/huggingface/logout -H 'accept: text/html'
 request 401 /repos -H 'accept: application/json'
 echo "newcomer: the Quick start runs as the README says"
