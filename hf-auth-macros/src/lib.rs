@@ -109,8 +109,9 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 ///
 /// - `#[axum::debug_handler]` may go above or below our attributes, except above ours on a
 ///   handler with no parameter other than `State`: debug_handler then calls its copy of the
-///   handler without the parameter ours adds (rustc's E0061, "this function takes 1 argument").
-///   Put it below ours there, as for any other attribute that copies the function.
+///   handler without the parameter ours adds (rustc's E0061, "this function takes 1 argument
+///   but 0 arguments were supplied", or 2 and 1 with a `State`). Put it below ours there, as for
+///   any other attribute that copies the function, or take the user (`user: HfUser`).
 /// - In a stack, the attributes are recognised by their last path segment (`hf_login`,
 ///   `require_org`, also `hf_auth_runtime::hf_login`), so do not import them under other names.
 /// - On an associated function in an `impl` block, put [`macro@handlers`] on the block: the

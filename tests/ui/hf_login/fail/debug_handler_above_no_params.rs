@@ -11,7 +11,7 @@ fn main() {
     let _app: Router = Router::new().route("/secret", get(secret));
 }
 
-// The one case left that does not compile: `#[axum::debug_handler]` above our attribute on a
+// The one case that does not compile: `#[axum::debug_handler]` above our attribute on a
 // handler with no parameter other than `State`. debug_handler expands first and calls a copy of
 // the handler with the arguments it had, but the guard rides in a parameter, and with none to
 // pair it with ours adds one (E0061). Put `#[axum::debug_handler]` below our attribute, or give
