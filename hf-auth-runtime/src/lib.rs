@@ -38,6 +38,7 @@ pub mod rejection;
 mod requirement;
 mod return_path;
 mod session;
+mod session_change;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -54,6 +55,7 @@ pub use requirement::{
 #[cfg(feature = "redis")]
 pub use session::server_side::{revoke_user_in_store, revoke_user_in_store_with_ca};
 pub use session::{MAX_CHUNKS, SESSION_COOKIE};
+pub use session_change::SessionChange;
 /// Entry points for the project's own fuzz targets and benchmarks (features `fuzzing`,
 /// `bench-hooks`). Not a public API.
 #[cfg(any(feature = "fuzzing", feature = "bench-hooks"))]

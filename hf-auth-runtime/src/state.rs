@@ -79,6 +79,8 @@ pub(crate) struct AuthState {
     /// `None`: stateless cookie sessions.
     #[cfg(feature = "redis")]
     pub server_sessions: Option<crate::session::server_side::ServerSessions>,
+    /// The app's hook at sign-in and sign-out ([`crate::HfAuthBuilder::on_session_change`]).
+    pub session_hook: Option<crate::session_change::SessionHook>,
 }
 
 pub(crate) type SharedState = Arc<AuthState>;

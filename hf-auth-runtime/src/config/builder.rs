@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{
     redacted_url, DEFAULT_DISCOVERY_TIMEOUT, DEFAULT_SESSION_LIFETIME, DEFAULT_TOKEN_CACHE_TTL,
 };
-use crate::{mock::MockUser, registry::ScopeCheck};
+use crate::{mock::MockUser, registry::ScopeCheck, SessionChange};
 
 /// Builds an [`HfAuth`](crate::HfAuth); every method overrides what [`HfAuth::from_env`](crate::HfAuth::from_env) read.
 #[derive(Clone)]
@@ -38,6 +38,7 @@ pub struct HfAuthBuilder {
     pub(super) session_store: Option<String>,
     pub(super) session_store_ca: Option<std::path::PathBuf>,
     pub(super) session_store_cache: bool,
+    pub(super) session_hook: Option<crate::session_change::SessionHook>,
 }
 
 impl Default for HfAuthBuilder {
@@ -71,6 +72,7 @@ impl Default for HfAuthBuilder {
             session_store: None,
             session_store_ca: None,
             session_store_cache: true,
+            session_hook: None,
         }
     }
 }
@@ -102,6 +104,7 @@ impl std::fmt::Debug for HfAuthBuilder {
                 &self.session_store.as_deref().map(redacted_url),
             )
             .field("session_store_ca", &self.session_store_ca)
+            .field("session_hook", &self.session_hook)
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +229,42 @@ impl HfAuthBuilder {
     /// scopes accumulate in the session.
     pub fn incremental_consent(mut self, on: bool) -> Self {
         self.incremental_consent = on;
+        self
+    }
+    /// Calls `hook` when a session begins (a login, the mock login, a "Grant access" step-up)
+    /// and when the logout route ends one, with the request's parts and before the answer
+    /// leaves: the place to begin or end what the app keeps per browser itself, such as a
+    /// `tower-sessions` session (whose layer must then wrap hf-auth's routes too, i.e. be added
+    /// after [`HfAuth::attach`](crate::HfAuth::attach)). What the hook returns is added to the
+    /// answer like a handler's response parts: `()`, a cookie jar that removes the app's
+    /// cookie, headers. A part that cannot be added (an invalid header) turns the answer into
+    /// axum's error answer, as in a handler.
+    ///
+    /// Nothing is called when a session ends without a request of its browser: at its end time,
+    /// or revoked from another replica. Key what you keep on [`HfUser::id`](crate::HfUser::id)
+    /// and compare it with the signed-in user before you use it.
+    ///
+    /// ```
+    /// use axum::http::request::Parts;
+    /// use hf_auth_runtime::{HfAuth, SessionChange};
+    ///
+    /// let builder = HfAuth::builder().on_session_change(|change: SessionChange, parts: Parts| async move {
+    ///     match change {
+    ///         SessionChange::SignedIn(user) => tracing::info!(user = user.handle(), "signed in"),
+    ///         SessionChange::SignedOut(_) => tracing::info!(path = %parts.uri.path(), "signed out"),
+    ///         _ => {}
+    ///     }
+    /// });
+    /// ```
+    ///
+    /// The composing guide ("Your own session data") shows it with `tower-sessions`.
+    pub fn on_session_change<F, Fut, R>(mut self, hook: F) -> Self
+    where
+        F: Fn(SessionChange, axum::http::request::Parts) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+        R: axum::response::IntoResponseParts + Send + 'static,
+    {
+        self.session_hook = Some(crate::session_change::SessionHook::new(hook));
         self
     }
     /// What to do when the configured scopes do not cover a route's (default: refuse to start).

@@ -2,7 +2,7 @@
 //! page and no session.
 
 use axum::{
-    extract::{OriginalUri, State},
+    extract::{OriginalUri, Request, State},
     http::{HeaderMap, HeaderValue},
     response::Response,
 };
@@ -19,25 +19,35 @@ use crate::{
     cookies::{cookie_names_with_prefix, find_cookie},
     error::FlowError,
     session::{self, now_unix, SessionData},
+    session_change::{SessionChange, SessionHook},
     state::{AuthState, Backend, SharedState},
+    HfUser,
 };
 
 enum Outcome {
-    SignedIn(String),
+    /// Back to the page; with the session that began, unless a declined step-up kept the
+    /// session the browser had.
+    SignedIn(String, Option<Box<SessionData>>),
     Retry(String),
 }
 
 pub(super) async fn callback(
     State(state): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
     if let Some(r) = misplaced(uri.path(), &state.routes.callback, "callback") {
         return r;
     }
+    let (parts, _) = request.into_parts();
     let mut set = Vec::new();
-    match finish(&state, &headers, uri.query(), &mut set).await {
-        Ok(Outcome::SignedIn(target)) => redirect(&target, set),
+    match finish(&state, &parts.headers, uri.query(), &mut set).await {
+        Ok(Outcome::SignedIn(target, Some(data))) => {
+            let change = SessionChange::SignedIn(HfUser(std::sync::Arc::new(*data)));
+            let hook = state.session_hook.as_ref();
+            SessionHook::run(hook, change, parts, redirect(&target, set)).await
+        }
+        Ok(Outcome::SignedIn(target, None)) => redirect(&target, set),
         Ok(Outcome::Retry(url)) => redirect(&url, set),
         Err(e) => error_page(&state, &e, set),
     }
@@ -127,7 +137,7 @@ async fn finish(
         // the same 403 again, and offers the same button: no redirect loop).
         if pending.step_up && params.error.as_deref() == Some("access_denied") {
             tracing::info!("a step-up login was declined; back to the page, session kept");
-            return Ok(Outcome::SignedIn(pending.target));
+            return Ok(Outcome::SignedIn(pending.target, None));
         }
         return Err(denied(&params));
     }
@@ -157,5 +167,5 @@ async fn finish(
     let data = SessionData::from_tokens(tokens, granted, info, now_unix() + state.session_lifetime);
     set.extend(session::begin(state, headers, &data).await?);
     tracing::info!(user = %crate::error::Escaped::str(&data.handle), orgs = data.orgs.len(), "signed in");
-    Ok(Outcome::SignedIn(pending.target))
+    Ok(Outcome::SignedIn(pending.target, Some(Box::new(data))))
 }

@@ -11,8 +11,10 @@
 //!   page with that session intact, and a grant adds to the session's scopes;
 //! - `_nb_redirects`: how many times a lost flow cookie restarted the login.
 
+use std::sync::Arc;
+
 use axum::{
-    extract::{OriginalUri, State},
+    extract::{OriginalUri, Request, State},
     http::{header::CACHE_CONTROL, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Json, Response},
 };
@@ -32,7 +34,9 @@ use crate::{
     rejection::wants_html,
     return_path::safe_return_path,
     session::{self, now_unix, SessionData},
+    session_change::{SessionChange, SessionHook},
     state::{AuthState, Backend, SharedState},
+    HfUser,
 };
 
 /// The longest `scope` parameter read; a longer one is ignored whole.
@@ -144,11 +148,13 @@ pub(super) fn scopes_to_ask(
 pub(super) async fn login(
     State(state): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
     if let Some(r) = misplaced(uri.path(), &state.routes.login, "login") {
         return r;
     }
+    let (parts, _) = request.into_parts();
+    let headers = &parts.headers;
     let query = uri.query();
     let target = safe_return_path(query_param(query, "_target_url").as_deref()).to_owned();
     let retries: u32 = query_param(query, "_nb_redirects")
@@ -157,15 +163,15 @@ pub(super) async fn login(
         .min(state.max_login_retries + 1);
     let ask = Ask::parse(query, &state.scopes);
     let current = if ask.grant || state.incremental {
-        current_session(&state, &headers).await
+        current_session(&state, headers).await
     } else {
         None
     };
     match &state.backend {
         Backend::Mock { user, opted_in } => {
             if !opted_in {
-                if let Some(host) = crate::config::foreign_host(&headers, &uri) {
-                    return mock_for_this_machine_only(&headers, host, &target);
+                if let Some(host) = crate::config::foreign_host(headers, &uri) {
+                    return mock_for_this_machine_only(headers, host, &target);
                 }
             }
             let mut data = SessionData::mock(user, &state.scopes, state.session_lifetime);
@@ -179,10 +185,12 @@ pub(super) async fn login(
                     data.scopes.extend(&c.scopes);
                 }
             }
-            match session::begin(&state, &headers, &data).await {
+            match session::begin(&state, headers, &data).await {
                 Ok(set) => {
                     tracing::info!(user = %user.handle, "signed in the mock user");
-                    redirect(&target, set)
+                    let change = SessionChange::SignedIn(HfUser(Arc::new(data)));
+                    let hook = state.session_hook.as_ref();
+                    SessionHook::run(hook, change, parts, redirect(&target, set)).await
                 }
                 Err(e) => error_page(&state, &e, Vec::new()),
             }
@@ -213,7 +221,7 @@ pub(super) async fn login(
             };
             let mut set = Vec::new();
             let older: Vec<&str> =
-                cookie_names_with_prefix(&headers, state.policy.flow_prefix()).collect();
+                cookie_names_with_prefix(headers, state.policy.flow_prefix()).collect();
             if older.len() >= MAX_PENDING_LOGINS {
                 set.extend(
                     older

@@ -8,30 +8,38 @@
 //! asks with it, and its answer could not show the confirmation), is a 405 that ends nothing.
 
 use axum::{
-    extract::{OriginalUri, State},
+    extract::{OriginalUri, Request, State},
     http::{HeaderMap, Method, StatusCode},
     response::{Html, IntoResponse, Response},
 };
 
 use super::{method_not_allowed, misplaced, query::query_param, redirect};
-use crate::{cross_site, pages, return_path::safe_return_path, session, state::SharedState};
+use crate::{
+    cross_site, pages,
+    return_path::safe_return_path,
+    session,
+    session_change::{SessionChange, SessionHook},
+    state::SharedState,
+    HfUser,
+};
 
 pub(super) async fn logout(
     State(state): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    method: Method,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
     if let Some(r) = misplaced(uri.path(), &state.routes.logout, "logout") {
         return r;
     }
+    let (parts, _) = request.into_parts();
+    let (method, headers) = (&parts.method, &parts.headers);
     let target = safe_return_path(query_param(uri.query(), "_target_url").as_deref()).to_owned();
-    match method {
-        Method::GET if started_by_another_site(&headers) => return confirm(&state, &target),
+    match *method {
+        Method::GET if started_by_another_site(headers) => return confirm(&state, &target),
         Method::GET => {}
         // The confirmation posts from the app's own page; any other site's post is refused.
         Method::POST => {
-            if let Err(reason) = cross_site::check(&method, &headers, &state.trusted_origins) {
+            if let Err(reason) = cross_site::check(method, headers, &state.trusted_origins) {
                 tracing::info!(%reason, "refused a cross-site logout");
                 return (
                     StatusCode::FORBIDDEN,
@@ -45,19 +53,27 @@ pub(super) async fn logout(
         }
         _ => return method_not_allowed("GET, POST"),
     }
+    // Who is signing out, for the app's hook only: reading it costs a decryption (or a store
+    // read) that a logout without a hook does not need.
+    let user = match &state.session_hook {
+        Some(_) => super::login::current_session(&state, headers).await,
+        None => None,
+    };
     #[cfg(feature = "redis")]
     if let Some(server) = &state.server_sessions {
         // Ended in the store first, so that a copy of the cookie is refused everywhere; if the
         // store cannot be reached the cookie is kept, so that trying again can still end it.
         if let Err(e) = server
-            .end(&state.key, &headers, state.policy.session_names())
+            .end(&state.key, headers, state.policy.session_names())
             .await
         {
             tracing::warn!(error = %e, "could not end the session in the session store");
             return store_unavailable(&state, &target);
         }
     }
-    redirect(&target, session::clear(&headers, state.policy))
+    let response = redirect(&target, session::clear(headers, state.policy));
+    let change = SessionChange::SignedOut(user.map(HfUser));
+    SessionHook::run(state.session_hook.as_ref(), change, parts, response).await
 }
 
 /// 503: the session could not be ended in the store; the browser keeps its cookie.
