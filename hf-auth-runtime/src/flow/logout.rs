@@ -57,6 +57,7 @@ pub(super) async fn logout(
             return store_unavailable(&state, &target);
         }
     }
+    session::end::logged_out(&state, &headers);
     redirect(&target, session::clear(&headers, state.policy))
 }
 
