@@ -224,7 +224,7 @@ impl HfUser {
     ///   `revoke_user_in_store`), or a later login in the same browser, within the store's 1 s
     ///   bound on every replica. While the store's invalidation channel is cut, the session is
     ///   asked about every second; if the store cannot be reached, it resolves with
-    ///   [`SessionEndReason::StoreUnavailable`] (requests get 503 meanwhile).
+    ///   [`SessionEndReason::StoreUnavailable`](crate::SessionEndReason::StoreUnavailable) (requests get 503 meanwhile).
     /// - **Stateless cookie sessions** (no store): only a logout of this session on this same
     ///   process, and the end time. The server keeps no session state, so a logout on another
     ///   replica is not heard, and there is no revocation: with several replicas, use a session
