@@ -16,12 +16,15 @@
 //! `HF_AUTH_MOCK_SCOPES`), no network needed. Anywhere else (`HOST=0.0.0.0`, a public URL or
 //! `SPACE_HOST` that is not loopback) mock mode needs `HF_AUTH_MOCK=1`.
 
-use std::{io::IsTerminal, net::SocketAddr, process::ExitCode};
+use std::{convert::Infallible, io::IsTerminal, net::SocketAddr, process::ExitCode};
 
 use axum::{
     extract::{Path, State},
-    http::header::CACHE_CONTROL,
-    response::{Html, IntoResponse},
+    http::{header::CACHE_CONTROL, HeaderName},
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        Html, IntoResponse,
+    },
     routing::get,
     Json, Router,
 };
@@ -126,6 +129,45 @@ async fn org_home(Path(org): Path<String>, user: HfUser) -> Json<Value> {
     )
 }
 
+/// Server-sent events for any signed-in user: `{"handle", "n"}` every second, until the
+/// session ends (its end time, a logout, a revocation), then a last `end` event naming the
+/// reason, and the stream closes. `session_end()` is the future that resolves then; with a
+/// session store it hears a logout or revocation on any replica within a second, with
+/// stateless cookies only a logout on this process (see `HfUser::session_end`).
+#[hf_login]
+async fn events(user: HfUser) -> impl IntoResponse {
+    let end = user.session_end();
+    let every = tokio::time::interval(std::time::Duration::from_secs(1));
+    let stream = futures_util::stream::unfold(
+        (user, end, every, 0u64, false),
+        |(user, mut end, mut every, n, ended)| async move {
+            if ended {
+                return None;
+            }
+            let event = tokio::select! {
+                reason = &mut end => {
+                    let data = json!({ "handle": user.handle(), "reason": reason.as_str() });
+                    let last = Event::default().event("end").data(data.to_string());
+                    return Some((Ok::<_, Infallible>(last), (user, end, every, n, true)));
+                }
+                _ = every.tick() => Event::default()
+                    .event("tick")
+                    .data(json!({ "handle": user.handle(), "n": n }).to_string()),
+            };
+            Some((Ok(event), (user, end, every, n + 1, false)))
+        },
+    );
+    // A proxy must pass each event on as it comes (nginx buffers unless told not to), and
+    // nothing keeps a copy.
+    (
+        [(CACHE_CONTROL, "no-store"), (X_ACCEL_BUFFERING, "no")],
+        Sse::new(stream).keep_alive(KeepAlive::default()),
+    )
+}
+
+/// nginx's per-response switch for buffering.
+const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+
 fn allowed(route: &str, user: &HfUser, requires: &str) -> Json<Value> {
     Json(json!({
         "route": route,
@@ -219,7 +261,8 @@ fn signed_in(links: &AuthLinks, user: &HfUser) -> String {
          <li><a href=\"/manage\">/manage</a><span>scope <code>manage-repos</code>, never asked for: 403</span></li>\
          <li><a href=\"/acme\">/acme</a><span>member of <code>acme</code></span></li>\
          <li><a href=\"/acme/admin\">/acme/admin</a><span>admin of <code>acme</code></span></li>\
-         <li><a href=\"/orgs/acme\">/orgs/acme</a><span>member of the org in the path</span></li></ul>\
+         <li><a href=\"/orgs/acme\">/orgs/acme</a><span>member of the org in the path</span></li>\
+         <li><a href=\"/events\">/events</a><span>server-sent events that end with the session</span></li></ul>\
          <a class=\"button\" href=\"{logout}\">Sign out</a>",
         name = escape(name),
         handle = escape(user.handle()),
@@ -393,6 +436,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/acme", get(acme))
         .route("/acme/admin", get(acme_admin))
         .route("/orgs/{org}", get(org_home))
+        .route("/events", get(events))
         .with_state(mode);
     // After the routes: adds /oauth/huggingface/{login,callback,logout} and the session layers.
     let app = auth.attach(app);

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::{
     app::{start_with, App, Replica},
+    events::Events,
     Browser,
 };
 use hf_auth_runtime::{
-    testing::{RedisServer, TestProvider, TestUser},
+    testing::{watched_sessions, RedisServer, TestProvider, TestUser},
     ConfigError, HfAuthBuilder, RevokeError,
 };
 use reqwest::StatusCode;
@@ -596,4 +597,95 @@ async fn a_store_ca_that_cannot_be_used_or_a_wrong_password_is_a_clear_start_up_
     assert!(!text.contains("hunter2"), "{text}");
     assert!(!text.contains(redis.password().unwrap()), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// How long a stream held on one replica may take to end after a logout or revocation on
+/// another: the 1 s bound, plus the stream's own tick and a loaded machine's slack.
+const STREAM_BOUND: Duration = Duration::from_millis(1800);
+
+#[tokio::test]
+async fn a_logout_or_a_revocation_on_one_replica_ends_a_stream_held_on_the_other() {
+    let redis = redis();
+    let (a, b, mut browser) = two_replicas(&redis).await;
+    let mut tab = copy_of(&browser);
+    let mut stream = Events::open(&mut tab, &a.url("/events")).await;
+    assert_eq!(
+        stream.end_within(Duration::from_millis(1500)).await,
+        None,
+        "nothing happened: the stream stays open"
+    );
+    assert!(stream.ticks() >= 5, "it streamed: {} ticks", stream.ticks());
+
+    // Logged out through replica b: the stream on replica a ends.
+    let r = browser
+        .get(&b.url("/oauth/huggingface/logout?_target_url=/"))
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let started = Instant::now();
+    assert_eq!(
+        stream.end_within(STREAM_BOUND).await.as_deref(),
+        Some("logged_out")
+    );
+    println!(
+        "a logout on b ended a stream on a after {:?}",
+        started.elapsed()
+    );
+
+    // Two sessions of one user and one of another, streaming on replica a; the user is
+    // revoked from outside the app (the operator's command): both of theirs end, on a.
+    let mut laptop = Browser::api();
+    a.login(&mut laptop, "/").await;
+    let mut phone = Browser::api();
+    a.login(&mut phone, "/").await;
+    a.provider.set_user(TestUser::new("someone-else"));
+    let mut other = Browser::api();
+    a.login(&mut other, "/").await;
+    let sub = a.json(&mut laptop, "/me").await.1["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut laptop_stream = Events::open(&mut copy_of(&laptop), &a.url("/events")).await;
+    let mut phone_stream = Events::open(&mut copy_of(&phone), &a.url("/events")).await;
+    let mut other_stream = Events::open(&mut copy_of(&other), &a.url("/events")).await;
+    assert_eq!(watched_sessions(&a.auth), 3);
+    assert_eq!(
+        hf_auth_runtime::revoke_user_in_store(&redis.url(), &sub)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        laptop_stream.end_within(STREAM_BOUND).await.as_deref(),
+        Some("revoked")
+    );
+    assert_eq!(
+        phone_stream.end_within(STREAM_BOUND).await.as_deref(),
+        Some("revoked")
+    );
+    assert_eq!(
+        other_stream.end_within(Duration::from_millis(500)).await,
+        None,
+        "another user's stream goes on"
+    );
+    drop(other_stream);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while watched_sessions(&a.auth) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(watched_sessions(&a.auth), 0, "nothing left watched");
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_the_store_can_no_longer_confirm_its_session() {
+    let mut redis = redis();
+    let (a, _b, mut browser) = two_replicas(&redis).await;
+    let mut stream = Events::open(&mut browser, &a.url("/events")).await;
+    assert_eq!(stream.end_within(Duration::from_millis(300)).await, None);
+    redis.kill();
+    // The channel is cut at once; the session is asked about within a second, and the store
+    // does not answer (within its 1 s command timeout and retries).
+    assert_eq!(
+        stream.end_within(Duration::from_secs(6)).await.as_deref(),
+        Some("store_unavailable")
+    );
 }

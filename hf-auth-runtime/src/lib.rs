@@ -52,6 +52,7 @@ pub use links::AuthLinks;
 pub use requirement::{
     Accept, CrossSite, OrgParam, OrgRequirement, Requirement, RequirementSource,
 };
+pub use session::end::{SessionEnd, SessionEndReason};
 #[cfg(feature = "redis")]
 pub use session::server_side::{revoke_user_in_store, revoke_user_in_store_with_ca};
 pub use session::{MAX_CHUNKS, SESSION_COOKIE};
@@ -180,6 +181,8 @@ pub mod guides {
     pub mod security {}
     #[doc = include_str!("../docs/scaling-out.md")]
     pub mod scaling_out {}
+    #[doc = include_str!("../docs/streams.md")]
+    pub mod streams {}
 }
 
 /// The README's examples, compiled as doctests.

@@ -124,8 +124,21 @@ pub(crate) async fn refreshed(parts: &Parts, expired: HfUser) -> Result<HfUser, 
 }
 
 /// One refresh: the token endpoint, then userinfo; the renewed session stored in its cookies,
-/// or, with a session store, in the store under one lock for all replicas.
+/// or, with a session store, in the store under one lock for all replicas. The renewed session
+/// is the same session: its end is watched where the old one's was.
 async fn renew(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
+    match renew_session(state, old, parts).await {
+        Outcome::Renewed(mut fresh, cookies) => {
+            if let Some(fresh) = Arc::get_mut(&mut fresh) {
+                fresh.end_link = old.end_link.clone();
+            }
+            Outcome::Renewed(fresh, cookies)
+        }
+        other => other,
+    }
+}
+
+async fn renew_session(state: &AuthState, old: &SessionData, parts: &Parts) -> Outcome {
     #[cfg(feature = "redis")]
     if let Some(server) = &state.server_sessions {
         return stored::renew(state, server, parts).await;

@@ -59,6 +59,8 @@ pub(crate) struct AuthState {
     pub trusted_origins: crate::cross_site::TrustedOrigins,
     /// Sessions already decoded (bounded; see [`SessionCache`]).
     pub cache: SessionCache,
+    /// The sessions whose end a handler watches ([`crate::HfUser::session_end`]).
+    pub session_ends: Arc<crate::session::end::SessionEnds>,
     /// The scopes the app asks for.
     pub scopes: Vec<String>,
     /// Incremental consent: the first login asks for `openid profile` and what the visited

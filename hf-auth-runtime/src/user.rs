@@ -4,7 +4,7 @@ use std::{fmt, sync::Arc, time::SystemTime};
 
 use hf_auth_scopes::Role;
 
-use crate::session::SessionData;
+use crate::session::{end::SessionEnd, SessionData};
 
 /// A Hugging Face organization the user belongs to, with the user's role in it when the user
 /// granted the app access to that org.
@@ -199,9 +199,71 @@ impl HfUser {
     pub fn access_token(&self) -> &str {
         &self.0.access_token
     }
-    /// When the access token expires.
+    /// When the access token expires (a refresh renews it on a later request; see
+    /// [`session_ends_at`](Self::session_ends_at) for the session's own end).
     pub fn expires_at(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(self.0.expires_at)
+    }
+    /// When the session ends, whatever refreshes happen: its login time plus the session
+    /// lifetime (`HF_AUTH_SESSION_LIFETIME`). For an API client's token (no session), when
+    /// hf-auth checks the token with Hugging Face again, or the token's own expiry if it states
+    /// one. A logout or a revocation ends a session earlier: see
+    /// [`session_end`](Self::session_end).
+    pub fn session_ends_at(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(self.0.session_ends_at)
+    }
+    /// A future that resolves, with the [`SessionEndReason`](crate::SessionEndReason), when this session ends: at
+    /// [`session_ends_at`](Self::session_ends_at), at its logout, at a revocation. For a
+    /// handler that outlives its request (SSE, WebSocket): hold it beside the stream in
+    /// `tokio::select!` and stop when it resolves. Registered only when called; dropping it
+    /// unregisters.
+    ///
+    /// What it hears depends on where sessions live:
+    /// - **With a session store** (`HF_AUTH_SESSION_STORE`): a logout on any replica, a
+    ///   revocation ([`HfAuth::revoke_user`](crate::HfAuth::revoke_user),
+    ///   `revoke_user_in_store`), or a later login in the same browser, within the store's 1 s
+    ///   bound on every replica. While the store's invalidation channel is cut, the session is
+    ///   asked about every second; if the store cannot be reached, it resolves with
+    ///   [`SessionEndReason::StoreUnavailable`](crate::SessionEndReason::StoreUnavailable) (requests get 503 meanwhile).
+    /// - **Stateless cookie sessions** (no store): only a logout of this session on this same
+    ///   process, and the end time. The server keeps no session state, so a logout on another
+    ///   replica is not heard, and there is no revocation: with several replicas, use a session
+    ///   store if a stream must end at logout.
+    /// - **API clients** (bearer tokens) have no session: it resolves at
+    ///   [`session_ends_at`](Self::session_ends_at) only, so a long stream checks the token
+    ///   again when the client reconnects.
+    /// - **Mock mode** behaves as the sessions do (stateless, or stored with a store); the
+    ///   mock bearer token lasts a year.
+    ///
+    /// ```
+    /// use std::{convert::Infallible, time::Duration};
+    ///
+    /// use axum::response::sse::{Event, Sse};
+    /// use hf_auth_runtime::{hf_login, HfUser};
+    ///
+    /// #[hf_login]
+    /// async fn events(user: HfUser) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    ///     let end = user.session_end();
+    ///     let ticks = tokio::time::interval(Duration::from_secs(1));
+    ///     Sse::new(futures_util::stream::unfold(
+    ///         (end, ticks, false),
+    ///         |(mut end, mut ticks, done)| async move {
+    ///             if done {
+    ///                 return None;
+    ///             }
+    ///             tokio::select! {
+    ///                 reason = &mut end => {
+    ///                     let last = Event::default().event("end").data(reason.as_str());
+    ///                     Some((Ok(last), (end, ticks, true)))
+    ///                 }
+    ///                 _ = ticks.tick() => Some((Ok(Event::default().data("tick")), (end, ticks, false))),
+    ///             }
+    ///         },
+    ///     ))
+    /// }
+    /// ```
+    pub fn session_end(&self) -> SessionEnd {
+        crate::session::end::watch(&self.0)
     }
 }
 

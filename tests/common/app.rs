@@ -56,6 +56,28 @@ async fn me(user: HfUser) -> Json<Value> {
     }))
 }
 
+/// A stream that says `tick N` every 100 ms until the session ends, then `end <reason>`, and
+/// closes: what an SSE or WebSocket handler does with [`HfUser::session_end`].
+async fn events(user: HfUser) -> axum::body::Body {
+    let end = user.session_end();
+    let ticks = tokio::time::interval(std::time::Duration::from_millis(100));
+    axum::body::Body::from_stream(futures_util::stream::unfold(
+        (end, ticks, 0u32, false),
+        |(mut end, mut ticks, n, done)| async move {
+            if done {
+                return None;
+            }
+            tokio::select! {
+                reason = &mut end => Some((
+                    Ok::<_, std::convert::Infallible>(format!("end {reason}\n")),
+                    (end, ticks, n, true),
+                )),
+                _ = ticks.tick() => Some((Ok(format!("tick {n}\n")), (end, ticks, n + 1, false))),
+            }
+        },
+    ))
+}
+
 pub struct App {
     pub base: String,
     pub provider: TestProvider,
@@ -123,6 +145,7 @@ async fn serve(
             }),
         )
         .route("/me", get(me))
+        .route("/events", get(events))
         .route("/write", get(|_: Guarded<WriteRepos>| async { "written" }))
         .route("/acme", get(|_: Guarded<AcmeMember>| async { "acme" }))
         .route(

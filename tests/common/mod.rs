@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod events;
 pub mod oneshot;
 
 use std::collections::BTreeMap;

@@ -515,6 +515,7 @@ mod tests {
             expires_at: 0,
             refresh_token: None,
             session_ends_at: 0,
+            end_link: Default::default(),
         })
     }
 

@@ -227,6 +227,7 @@ pub(crate) fn session_of(
         expires_at,
         refresh_token: None,
         session_ends_at: expires_at,
+        end_link: Default::default(),
     })
 }
 

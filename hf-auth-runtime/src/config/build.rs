@@ -293,6 +293,7 @@ impl HfAuthBuilder {
                 reason: "it is set without HF_AUTH_SESSION_STORE: set the store's rediss:// URL too, or unset it".into(),
             });
         }
+        let session_ends = Arc::new(crate::session::end::SessionEnds::default());
         #[cfg(feature = "redis")]
         let mut store_notice = None;
         #[cfg(feature = "redis")]
@@ -321,6 +322,7 @@ impl HfAuthBuilder {
                     ca.as_ref(),
                     store_keys.clone(),
                     self.session_store_cache,
+                    session_ends.clone(),
                 )
                 .await
                 .map_err(|e| ConfigError::SessionStore {
@@ -369,7 +371,10 @@ impl HfAuthBuilder {
                 key,
                 flow_key,
                 trusted_origins,
-                cache: Default::default(),
+                cache: crate::session::SessionCache::linked(crate::session::end::EndLink::Cookie(
+                    session_ends.clone(),
+                )),
+                session_ends,
                 scopes,
                 session_lifetime: self.session_lifetime.as_secs(),
                 backend,

@@ -71,6 +71,7 @@ pub(super) async fn logout(
             return store_unavailable(&state, &target);
         }
     }
+    session::end::logged_out(&state, headers);
     let response = redirect(&target, session::clear(headers, state.policy));
     let change = SessionChange::SignedOut(user.map(HfUser));
     SessionHook::run(state.session_hook.as_ref(), change, parts, response).await

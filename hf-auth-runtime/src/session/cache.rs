@@ -28,6 +28,8 @@ const CACHE_BYTES_PER_SHARD: usize = 256 * 1024;
 /// further cookies of a split session are compared.
 pub(crate) struct SessionCache {
     shards: Vec<std::sync::Mutex<CacheShard>>,
+    /// Given to each session decoded, so that a handler can watch its end.
+    link: super::end::EndLink,
 }
 
 #[derive(Default)]
@@ -89,13 +91,19 @@ impl CacheEntry {
 
 impl Default for SessionCache {
     fn default() -> Self {
-        SessionCache {
-            shards: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
-        }
+        SessionCache::linked(Default::default())
     }
 }
 
 impl SessionCache {
+    /// A cache whose sessions link to `link` (the app's watched sessions).
+    pub(crate) fn linked(link: super::end::EndLink) -> SessionCache {
+        SessionCache {
+            shards: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
+            link,
+        }
+    }
+
     /// [`decode`] through the cache.
     pub(crate) fn decode(
         &self,
@@ -127,7 +135,8 @@ impl SessionCache {
                 return Some(data);
             }
         }
-        let (data, chunks) = decode_counting(key, headers, names)?;
+        let (mut data, chunks) = decode_counting(key, headers, names)?;
+        data.end_link = self.link.clone();
         let data = std::sync::Arc::new(data);
         // Decoded: every value is the session's, and text.
         let values: Vec<&str> = names[..chunks]

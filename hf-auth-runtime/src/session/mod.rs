@@ -21,6 +21,7 @@ use crate::{
 
 pub(crate) mod cache;
 pub(crate) mod codec;
+pub(crate) mod end;
 #[cfg(feature = "redis")]
 pub(crate) mod server_side;
 #[cfg(feature = "redis")]
@@ -58,6 +59,10 @@ pub(crate) struct SessionData {
     pub refresh_token: Option<String>,
     /// Unix seconds after which the session ends even if tokens could be refreshed.
     pub session_ends_at: u64,
+    /// Where the session's end can be watched ([`end`]): set when it is decoded or loaded,
+    /// never stored.
+    #[serde(skip)]
+    pub end_link: end::EndLink,
 }
 
 impl SessionData {
@@ -85,6 +90,7 @@ impl SessionData {
             expires_at,
             refresh_token: tokens.refresh_token,
             session_ends_at,
+            end_link: Default::default(),
         }
     }
 
@@ -109,6 +115,7 @@ impl SessionData {
             expires_at: ends,
             refresh_token: None,
             session_ends_at: ends,
+            end_link: Default::default(),
         }
     }
 }
@@ -179,6 +186,7 @@ pub(crate) mod tests {
             expires_at: now_unix() + 28800,
             refresh_token: Some(format!("hf_oauth_refresh_{}", "y".repeat(40))),
             session_ends_at: now_unix() + 28800,
+            end_link: Default::default(),
         }
     }
 

@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, HeaderValue};
 
 use super::{
     codec::{self, Names},
+    end::{checks, EndLink, SessionEnds},
     store::{
         endpoint::StoreCa, redis::RedisStore, sealing::StoreKeys, Invalidation, SessionId,
         SessionStore, StoreError,
@@ -48,8 +49,11 @@ const PER_SHARD: usize = 256;
 pub(crate) struct ServerSessions {
     store: RedisStore,
     cache: Arc<IdCache>,
-    /// Dropped with this value: stops the invalidation task.
+    /// The sessions whose end handlers watch: told of what the invalidation channel hears.
+    ends: Arc<SessionEnds>,
+    /// Dropped with this value: stop the invalidation task and the watched sessions' checks.
     _stop: tokio::sync::oneshot::Sender<()>,
+    _stop_checks: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Recently seen sessions, by sealed cookie value (so a hit costs no decryption), with the id
@@ -150,18 +154,23 @@ impl ServerSessions {
     /// Connects to the store at `url` (trusting `ca` for TLS, else the system's roots; sealing
     /// the sessions with `keys`) and subscribes to its invalidations (a task of its own,
     /// stopped when this value is dropped). An unreachable store is an error: at start-up.
-    /// Without `cache`, every request asks the store (a round trip each).
+    /// Without `cache`, every request asks the store (a round trip each). What the channel
+    /// hears is told to `ends` too, whose watched sessions a second task asks the store about.
     pub(crate) async fn connect(
         url: &str,
         ca: Option<&StoreCa>,
         keys: StoreKeys,
         cache: bool,
+        ends: Arc<SessionEnds>,
     ) -> Result<ServerSessions, StoreError> {
         let store = RedisStore::connect(url, ca, keys).await?;
         let mut invalidations = store.subscribe_invalidations().await?;
         let cache = Arc::new(IdCache::new(cache));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop_checks, checks_stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(checks::run(ends.clone(), store.clone(), checks_stopped));
         let task_cache = cache.clone();
+        let task_ends = ends.clone();
         tokio::spawn(async move {
             loop {
                 let next = tokio::select! {
@@ -170,9 +179,13 @@ impl ServerSessions {
                 };
                 let Some(what) = next else { break };
                 task_cache.invalidate(&what);
+                if let Invalidation::Session(id) = &what {
+                    task_ends.heard(id);
+                }
                 if what == Invalidation::All {
                     let live = invalidations.is_live();
                     task_cache.live.store(live, Ordering::Release);
+                    task_ends.channel(live);
                     if live {
                         tracing::info!("the session store's invalidation channel is back; the session cache is in use again");
                     } else {
@@ -182,11 +195,14 @@ impl ServerSessions {
             }
             task_cache.live.store(false, Ordering::Release);
             task_cache.invalidate(&Invalidation::All);
+            task_ends.channel(false);
         });
         Ok(ServerSessions {
             store,
             cache,
+            ends,
             _stop: stop,
+            _stop_checks: stop_checks,
         })
     }
 
@@ -213,7 +229,9 @@ impl ServerSessions {
         id: &SessionId,
     ) -> Result<Arc<SessionData>, StoreError> {
         let epoch = self.cache.epoch.load(Ordering::Acquire);
-        let data = Arc::new(self.store.load(id).await?);
+        let mut data = self.store.load(id).await?;
+        data.end_link = EndLink::Stored(self.ends.clone(), id.clone());
+        let data = Arc::new(data);
         if let Some(cookie) = find_cookie(headers, names[0]) {
             self.cache.insert(cookie, id.clone(), data.clone(), epoch);
         }
@@ -380,10 +398,10 @@ mod tests {
     #[tokio::test]
     async fn a_cookie_holds_only_the_id_and_the_cache_hears_deletions_on_other_replicas() {
         let redis = RedisServer::start().expect("a test redis-server");
-        let a = ServerSessions::connect(&redis.url(), None, store_keys(), true)
+        let a = ServerSessions::connect(&redis.url(), None, store_keys(), true, Default::default())
             .await
             .unwrap();
-        let b = ServerSessions::connect(&redis.url(), None, store_keys(), true)
+        let b = ServerSessions::connect(&redis.url(), None, store_keys(), true, Default::default())
             .await
             .unwrap();
         let policy = CookiePolicy { secure: false };
@@ -439,7 +457,7 @@ mod tests {
     #[tokio::test]
     async fn a_lost_channel_empties_and_bypasses_the_cache_until_it_is_back() {
         let mut redis = RedisServer::start().expect("a test redis-server");
-        let s = ServerSessions::connect(&redis.url(), None, store_keys(), true)
+        let s = ServerSessions::connect(&redis.url(), None, store_keys(), true, Default::default())
             .await
             .unwrap();
         let policy = CookiePolicy { secure: false };

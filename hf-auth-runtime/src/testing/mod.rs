@@ -69,6 +69,12 @@ pub async fn sign_in(auth: &HfAuth, user: &MockUser) -> String {
         .join("; ")
 }
 
+/// How many sessions of `auth` have a [`SessionEnd`](crate::SessionEnd) watching them on this
+/// process: 0 once every stream that watched one has ended or been dropped (a leak check).
+pub fn watched_sessions(auth: &HfAuth) -> usize {
+    auth.state.session_ends.watched_sessions()
+}
+
 fn session_cookie_with(
     auth: &HfAuth,
     user: &MockUser,

@@ -8,6 +8,8 @@
 //! - `{prefix}u:{sub}`: the set of the user's session ids (for [`SessionStore::delete_user`]),
 //!   expiring with the user's longest session;
 //! - `{prefix}l:{id}`: a refresh lock, holding a random value, with a short TTL;
+//! - `{prefix}r:{id}`: left for [`REVOKED_MARK_TTL_S`] by a revocation, so that a replica that
+//!   watches the session's end tells a revocation from a logout;
 //! - channel `{prefix}invalidate`: each id saved or deleted is published there.
 //!
 //! The URL is `redis://` or `rediss://` (TLS), with a password or not; see [`endpoint`](super::endpoint).
@@ -40,13 +42,16 @@ pub(crate) const DEFAULT_PREFIX: &str = "hf-auth:";
 /// unreachable: a protected request then gets its 503 quickly instead of hanging.
 const TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Deletes every session of a user and announces each, in one atomic step.
-/// KEYS[1] = the user's index; ARGV[1] = the session key prefix, ARGV[2] = the channel.
+/// Deletes every session of a user, marks each as revoked for a while, and announces each, in
+/// one atomic step. KEYS[1] = the user's index; ARGV[1] = the session key prefix, ARGV[2] = the
+/// channel, ARGV[3] = the revocation mark prefix, ARGV[4] = the mark's TTL in seconds.
 const DELETE_USER: &str = r"
 local ids = redis.call('SMEMBERS', KEYS[1])
 local n = 0
 for _, id in ipairs(ids) do
-  n = n + redis.call('DEL', ARGV[1] .. id)
+  local d = redis.call('DEL', ARGV[1] .. id)
+  if d > 0 then redis.call('SET', ARGV[3] .. id, '1', 'EX', ARGV[4]) end
+  n = n + d
   redis.call('PUBLISH', ARGV[2], id)
 end
 redis.call('DEL', KEYS[1])
@@ -71,6 +76,13 @@ redis.call('SREM', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return n
 ";
+
+/// How long a revoked session's mark (`{prefix}r:{id}`) stays: a replica that asks later (its
+/// invalidation channel was cut longer) reads the revocation as a logout.
+pub(crate) const REVOKED_MARK_TTL_S: u64 = 60;
+
+/// Ids asked about in one pipeline at most.
+const ENDED_BATCH: usize = 256;
 
 /// Deletes a lock only if it still holds the holder's value (compare-and-delete).
 const UNLOCK: &str = r"
@@ -200,6 +212,36 @@ impl RedisStore {
     }
     fn channel(&self) -> String {
         format!("{}invalidate", self.prefix)
+    }
+    fn revoked_key(&self, id: &SessionId) -> String {
+        format!("{}r:{}", self.prefix, id.as_str())
+    }
+
+    /// Which of `ids` no longer exist, and whether each was revoked (else logged out or
+    /// otherwise deleted): for the replicas that watch these sessions' end. Two `EXISTS` per id,
+    /// pipelined in batches.
+    pub(crate) async fn ended(
+        &self,
+        ids: &[SessionId],
+    ) -> Result<Vec<(SessionId, bool)>, StoreError> {
+        let mut gone = Vec::new();
+        for batch in ids.chunks(ENDED_BATCH) {
+            let mut pipe = redis::pipe();
+            for id in batch {
+                pipe.cmd("EXISTS").arg(self.session_key(id));
+                pipe.cmd("EXISTS").arg(self.revoked_key(id));
+            }
+            let found: Vec<bool> = pipe
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(store_error)?;
+            for (id, pair) in batch.iter().zip(found.chunks(2)) {
+                if let [false, revoked] = pair {
+                    gone.push((id.clone(), *revoked));
+                }
+            }
+        }
+        Ok(gone)
     }
 
     /// Subscribes to the invalidation channel on a connection of its own (RESP3 push messages,
@@ -369,6 +411,8 @@ impl SessionStore for RedisStore {
                 .arg(self.user_key(sub))
                 .arg(format!("{}s:", self.prefix))
                 .arg(self.channel())
+                .arg(format!("{}r:", self.prefix))
+                .arg(REVOKED_MARK_TTL_S)
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(store_error)?;
