@@ -7,7 +7,8 @@
 //! function keeps its number of parameters, so an attribute above ours that copies the function
 //! and calls it with its original arguments (`#[axum::debug_handler]`) still compiles. Leading
 //! `State<_>` parameters are left as written; a handler with no other parameter gains one,
-//! `_: Guarded<G>`, first. Generated code names nothing but `<runtime>::__private::...`.
+//! `_: Guarded<G>`, first, as does a handler with `#[utoipa::path]` below ours (utoipa-gen reads
+//! the parameters, and skips a `_` one). Generated code names nothing but `<runtime>::__private::...`.
 
 use crate::parse::{MaybeItemFn, OurAttr};
 use crate::validate::{unraw, Requirement};
@@ -88,8 +89,11 @@ pub fn expand_parts(
     let where_clause = &generics.where_clause;
     let mut params = TokenStream::new();
     let guard_ty = quote!(#p::Guarded<#guard>);
+    // An attribute below ours that reads the parameters (`#[utoipa::path]`) sees the guard as a
+    // parameter of its own, `_`, which it skips; paired with an extractor it would not parse.
+    let at = guarded_input(inputs).filter(|_| !reads_parameters(&fn_attrs));
     paren_token.surround(&mut params, |tokens| {
-        match guarded_input(inputs) {
+        match at {
             None => {
                 tokens.extend(quote!(_: #guard_ty,));
                 inputs.to_tokens(tokens);
@@ -167,6 +171,22 @@ fn guarded_input(
         syn::FnArg::Typed(t) if !is_state(&t.ty) => Some(t),
         // `validate` has refused a `self` parameter already.
         _ => None,
+    })
+}
+
+/// Whether one of the attributes left on the function (those below ours, expanded after it)
+/// infers documentation from the parameters: `#[utoipa::path]` (also under a renamed `utoipa`
+/// dependency, `#[utoipa6::path]`). utoipa-gen reads each parameter's pattern and type, and
+/// neither our tuple pattern `(_, pat)` nor its tuple type is something it can read; it skips a
+/// parameter whose pattern is `_`.
+fn reads_parameters(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let segments = &a.path().segments;
+        segments.len() >= 2
+            && segments.last().is_some_and(|s| s.ident == "path")
+            && segments
+                .first()
+                .is_some_and(|s| s.ident.to_string().starts_with("utoipa"))
     })
 }
 

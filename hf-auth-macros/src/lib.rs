@@ -84,7 +84,9 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 /// function with the guard extractor paired with its first parameter that is not a `State`:
 /// `pat: Ty` becomes `(_, pat): (Guarded<__hf_auth_guard_<fn>>, Ty)`, which axum extracts left
 /// to right, so the guard runs before every extractor that reads the request, body extractors
-/// included. A handler with no such parameter gains one, `_: Guarded<..>`, first. The body, the
+/// included. A handler with no such parameter gains one, `_: Guarded<..>`, first, and so does
+/// a handler with `#[utoipa::path]` below ours (utoipa-gen reads each parameter's pattern and
+/// type, and skips a `_`; it cannot read the paired tuple). The body, the
 /// return type, the number of parameters and their patterns are untouched, so `?`, `return`,
 /// `State`, `Path`, `Json` and `#[axum::debug_handler]` (above or below ours) keep working.
 ///
@@ -111,7 +113,11 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 ///   handler with no parameter other than `State`: debug_handler then calls its copy of the
 ///   handler without the parameter ours adds (rustc's E0061, "this function takes 1 argument
 ///   but 0 arguments were supplied", or 2 and 1 with a `State`). Put it below ours there, as for
-///   any other attribute that copies the function, or take the user (`user: HfUser`).
+///   any other attribute that copies the function, or take the user (`user: HfUser`). With
+///   `#[utoipa::path]` below ours the guard is a parameter of its own on every handler, so
+///   there `#[axum::debug_handler]` goes below ours too.
+/// - `#[utoipa::path]` (utoipa's `axum_extras`) may go above or below our attributes; it is
+///   recognised below ours by its path (`utoipa::path`, or a renamed `utoipa6::path`).
 /// - In a stack, the attributes are recognised by their last path segment (`hf_login`,
 ///   `require_org`, also `hf_auth_runtime::hf_login`), so do not import them under other names.
 /// - On an associated function in an `impl` block, put [`macro@handlers`] on the block: the

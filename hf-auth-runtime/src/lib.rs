@@ -12,7 +12,8 @@
 //! [`config`] (environment and builder), [`layer`] (the middleware), `flow` (login, callback,
 //! logout), `session` (cookie codec, cache), `guard` (the hot path), `bearer` (API clients'
 //! tokens), `provider` (discovery, JWKS, token, userinfo), [`rejection`] (HTML vs JSON answers),
-//! [`mock`], [`registry`] (what the macros register), [`testing`] (feature `testing`), and the
+//! [`mock`], [`registry`] (what the macros register), `openapi` (features `utoipa5`, `utoipa6`),
+//! [`testing`] (feature `testing`), and the
 //! [`guides`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -30,6 +31,8 @@ pub mod layer;
 mod links;
 pub mod mock;
 mod notice;
+#[cfg(any(feature = "utoipa5", feature = "utoipa6"))]
+pub mod openapi;
 mod pages;
 mod provider;
 mod refresh;
@@ -183,6 +186,9 @@ pub mod guides {
     pub mod scaling_out {}
     #[doc = include_str!("../docs/streams.md")]
     pub mod streams {}
+    #[cfg(feature = "utoipa5")]
+    #[doc = include_str!("../docs/openapi.md")]
+    pub mod openapi {}
 }
 
 /// The README's examples, compiled as doctests.
