@@ -79,8 +79,9 @@ impl fmt::Display for SessionEndReason {
 /// [`HfUser::session_end`](crate::HfUser::session_end). `Send + Unpin + 'static`, so a stream or
 /// a WebSocket loop can hold it and poll `&mut end` in `tokio::select!`.
 ///
-/// Dropping it stops watching (nothing is left registered). It resolves once; it must not be
-/// polled again after that.
+/// Dropping it stops watching (nothing is left registered), and so does resolving. Polled again
+/// after it resolved, it gives the same reason at once (it never panics), so a loop may keep
+/// `&mut end` in its `tokio::select!`.
 ///
 /// ```
 /// use hf_auth_runtime::{HfUser, SessionEndReason};
@@ -97,7 +98,13 @@ impl fmt::Display for SessionEndReason {
 /// }
 /// ```
 pub struct SessionEnd {
-    inner: Pin<Box<dyn Future<Output = SessionEndReason> + Send + 'static>>,
+    /// The watch, until it resolves; then the reason it gave.
+    state: EndState,
+}
+
+enum EndState {
+    Watching(Pin<Box<dyn Future<Output = SessionEndReason> + Send + 'static>>),
+    Ended(SessionEndReason),
 }
 
 impl fmt::Debug for SessionEnd {
@@ -110,7 +117,13 @@ impl Future for SessionEnd {
     type Output = SessionEndReason;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SessionEndReason> {
-        self.inner.as_mut().poll(cx)
+        let reason = match &mut self.state {
+            EndState::Ended(reason) => return Poll::Ready(*reason),
+            EndState::Watching(watch) => std::task::ready!(watch.as_mut().poll(cx)),
+        };
+        // Resolved: the watch (and its registration) goes now, the reason stays.
+        self.state = EndState::Ended(reason);
+        Poll::Ready(reason)
     }
 }
 
@@ -328,7 +341,9 @@ pub(crate) fn watch(data: &SessionData) -> SessionEnd {
             }
         }),
     };
-    SessionEnd { inner }
+    SessionEnd {
+        state: EndState::Watching(inner),
+    }
 }
 
 /// The reason sent to `rx`; never, if the registry is gone (the app was dropped).
@@ -517,6 +532,26 @@ mod tests {
         // Asked for just after the logout: ended at once.
         assert_eq!(watch(&data).await, SessionEndReason::LoggedOut);
         assert_eq!(ends.watched_sessions(), 0);
+    }
+
+    #[tokio::test]
+    async fn polled_again_after_it_resolved_it_gives_the_same_reason() {
+        let ends = Arc::new(SessionEnds::default());
+        let data = linked(&ends, 600);
+        let mut end = watch(&data);
+        let mut other = watch(&data);
+        ends.end(&Watched::cookie(&data), SessionEndReason::LoggedOut);
+        // The way a stream's loop holds it: `&mut end` in every round of its `select!`.
+        for _ in 0..3 {
+            tokio::select! {
+                reason = &mut end => assert_eq!(reason, SessionEndReason::LoggedOut),
+                _ = tokio::time::sleep(Duration::from_secs(2)) => panic!("not ended"),
+            }
+        }
+        assert_eq!((&mut other).await, SessionEndReason::LoggedOut);
+        // Resolved, both let go of the registration while still held.
+        assert_eq!(ends.watched_sessions(), 0);
+        drop((end, other));
     }
 
     #[tokio::test]
