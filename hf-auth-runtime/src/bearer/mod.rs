@@ -296,13 +296,13 @@ impl BearerAuth {
     }
 
     /// The cache's ready entries and the bytes they hold, for the load test and benches.
-    #[cfg(any(test, feature = "bench-hooks"))]
+    #[cfg(feature = "bench-hooks")]
     pub fn cache_size(&self) -> (usize, usize) {
         (self.cache.len(), self.cache.bytes())
     }
 
     /// Every entry of the cache, checks in flight included (what counts against its bounds).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "testing"))]
     pub fn cache_entries(&self) -> usize {
         self.cache.entries()
     }

@@ -28,9 +28,9 @@ pub(crate) mod server_side;
 pub(crate) mod store;
 
 pub(crate) use cache::SessionCache;
-#[cfg(any(test, feature = "bench-hooks", feature = "fuzzing"))]
+#[cfg(any(feature = "bench-hooks", feature = "fuzzing"))]
 pub(crate) use codec::decode;
-#[cfg(any(test, feature = "testing"))]
+#[cfg(feature = "testing")]
 pub(crate) use codec::encode;
 pub(crate) use codec::{clear, write};
 

@@ -136,7 +136,7 @@ impl IdCache {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, feature = "testing"))]
     fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
     }
