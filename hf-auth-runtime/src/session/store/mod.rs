@@ -54,7 +54,7 @@ pub(crate) enum StoreError {
 
 impl StoreError {
     /// Whether the store could not be reached (a transient failure, not an answer).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "testing"))]
     pub(crate) fn is_unreachable(&self) -> bool {
         matches!(self, StoreError::Unreachable(_))
     }

@@ -276,7 +276,7 @@ impl RedisStore {
     }
 
     /// Redis's own estimate of the memory one session takes (`MEMORY USAGE`), for the docs.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "testing"))]
     pub(crate) async fn memory_usage(&self, id: &SessionId) -> Result<u64, StoreError> {
         redis::cmd("MEMORY")
             .arg("USAGE")
@@ -289,7 +289,7 @@ impl RedisStore {
     }
 
     /// The remaining TTL of a session key in milliseconds (`PTTL`: -2 missing, -1 none).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "testing"))]
     pub(crate) async fn pttl(&self, id: &SessionId) -> Result<i64, StoreError> {
         redis::cmd("PTTL")
             .arg(self.session_key(id))
