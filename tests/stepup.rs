@@ -162,9 +162,25 @@ fn query_of(url: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// A builder edit that counts the sign-ins the app's hook hears.
+fn counting_sign_ins(
+    count: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> impl FnOnce(HfAuthBuilder) -> HfAuthBuilder {
+    let count = count.clone();
+    move |b| {
+        b.on_session_change(move |change, _| {
+            if matches!(change, hf_auth_runtime::SessionChange::SignedIn(_)) {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            async {}
+        })
+    }
+}
+
 #[tokio::test]
 async fn a_scope_the_app_asks_for_gets_a_grant_button_and_a_grant_admits() {
-    let app = start(|b| b).await;
+    let sign_ins = std::sync::Arc::default();
+    let app = start(counting_sign_ins(&sign_ins)).await;
     app.provider()
         .set_consent(Consent::GrantOnly(vec!["read-repos".into()]));
     let mut b = Browser::new();
@@ -194,11 +210,14 @@ async fn a_scope_the_app_asks_for_gets_a_grant_button_and_a_grant_admits() {
     let (status, body, hops) = app.follow(&mut b, &authorize).await;
     assert_eq!((status.as_u16(), body.as_str()), (200, "written"));
     assert_eq!(hops, 2, "authorize, callback, the page");
+    // The granted step-up began a session: the app's hook heard it, as it heard the login.
+    assert_eq!(sign_ins.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn a_declined_step_up_lands_on_the_same_403_with_the_session_intact() {
-    let app = start(|b| b).await;
+    let sign_ins = std::sync::Arc::default();
+    let app = start(counting_sign_ins(&sign_ins)).await;
     app.provider()
         .set_consent(Consent::GrantOnly(vec!["read-repos".into()]));
     let mut b = Browser::new();
@@ -221,6 +240,8 @@ async fn a_declined_step_up_lands_on_the_same_403_with_the_session_intact() {
     assert_eq!(status, 200);
     assert_eq!(me["scopes"], json!(["openid", "profile", "read-repos"]));
     assert_eq!(app.go(&mut b, "/read").await.0, 200);
+    // A declined step-up began nothing: the app's hook heard the first login only.
+    assert_eq!(sign_ins.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
