@@ -202,17 +202,32 @@ pub const OAUTH_REFUSAL: &str = "OAuth access tokens are not accepted: Hugging F
 pub fn refusal(entity_type: Option<&str>, auth_type: Option<&str>) -> Option<&'static str> {
     match entity_type {
         Some("user") => {}
-        Some("org") => return Some("organization tokens are not accepted; use a user token"),
-        Some("app") => return Some("app tokens are not accepted; use a user token"),
-        _ => return Some("the token does not belong to a user"),
+        Some("org") => return Some(ORG_REFUSAL),
+        Some("app") => return Some(APP_REFUSAL),
+        _ => return Some(NOT_A_USER_REFUSAL),
     }
     match auth_type {
-        Some(t) if t.starts_with("app") => Some("app tokens are not accepted; use a user token"),
+        Some(t) if t.starts_with("app") => Some(APP_REFUSAL),
         Some("oauth") => Some(OAUTH_REFUSAL),
         Some("access_token") | None => None,
-        Some(_) => Some("this kind of token is not accepted; use a user access token"),
+        Some(_) => Some(OTHER_KIND_REFUSAL),
     }
 }
+
+const ORG_REFUSAL: &str = "organization tokens are not accepted; use a user token";
+const APP_REFUSAL: &str = "app tokens are not accepted; use a user token";
+const NOT_A_USER_REFUSAL: &str = "the token does not belong to a user";
+const OTHER_KIND_REFUSAL: &str = "this kind of token is not accepted; use a user access token";
+
+/// Every reason [`refusal`] gives, the last one for anything else: for a cache that stores a
+/// reason and reads it back as one of these.
+pub const REFUSALS: &[&str] = &[
+    ORG_REFUSAL,
+    APP_REFUSAL,
+    OAUTH_REFUSAL,
+    OTHER_KIND_REFUSAL,
+    NOT_A_USER_REFUSAL,
+];
 
 #[cfg(test)]
 mod tests {
@@ -367,5 +382,26 @@ mod tests {
         assert!(refusal(Some("user"), Some("app_token_as_user")).is_some());
         assert!(refusal(Some("user"), Some("app_token")).is_some());
         assert!(refusal(Some("user"), Some("something_new")).is_some());
+    }
+
+    #[test]
+    fn refusals_lists_every_reason_refusal_gives() {
+        let types = [None, Some("user"), Some("org"), Some("app"), Some("space")];
+        let auths = [
+            None,
+            Some("access_token"),
+            Some("oauth"),
+            Some("app_token"),
+            Some("new"),
+        ];
+        let mut given: Vec<&str> = types
+            .iter()
+            .flat_map(|t| auths.iter().filter_map(move |a| refusal(*t, *a)))
+            .collect();
+        given.sort_unstable();
+        given.dedup();
+        let mut listed = REFUSALS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(given, listed);
     }
 }

@@ -117,19 +117,13 @@ fn encode(outcome: &Outcome) -> Option<Vec<u8>> {
 
 /// The reasons a token is refused for, as `hf_auth_scopes::tokens::refusal` words them.
 fn known_refusal(why: &[u8]) -> &'static str {
-    use hf_auth_scopes::tokens::refusal;
-    [
-        refusal(Some("org"), None),
-        refusal(Some("app"), None),
-        refusal(Some("user"), Some("other")),
-        refusal(Some("user"), Some("oauth")),
-        refusal(None, None),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|known| known.as_bytes() == why)
-    // A reason this version does not know (another version wrote it): still a refusal.
-    .unwrap_or("the token does not belong to a user")
+    use hf_auth_scopes::tokens::REFUSALS;
+    REFUSALS
+        .iter()
+        .copied()
+        .find(|known| known.as_bytes() == why)
+        // A reason this version does not know (another version wrote it): still a refusal.
+        .unwrap_or(REFUSALS[REFUSALS.len() - 1])
 }
 
 fn decode(bytes: &[u8], token: &str) -> Result<Outcome, SharedError> {

@@ -179,19 +179,17 @@ impl RedisStore {
         })
     }
 
-    /// The session, sealed for its key.
-    fn seal(&self, id: &SessionId, data: &SessionData) -> Result<Vec<u8>, StoreError> {
+    /// The session, sealed for its key's name (`session_key`, formatted once by the caller,
+    /// which also writes under it).
+    fn seal(&self, key: &str, data: &SessionData) -> Result<Vec<u8>, StoreError> {
         let plain = postcard::to_allocvec(data).map_err(|_| StoreError::Corrupt)?;
-        Ok(self.keys.seal(&self.session_key(id), &plain))
+        Ok(self.keys.seal(key, &plain))
     }
 
-    /// A session read back from its key: [`StoreError::Corrupt`] unless this app sealed it
-    /// there.
-    fn open(&self, id: &SessionId, sealed: &[u8]) -> Result<SessionData, StoreError> {
-        let plain = self
-            .keys
-            .open(&self.session_key(id), sealed)
-            .ok_or(StoreError::Corrupt)?;
+    /// A session read back from the key named `key`: [`StoreError::Corrupt`] unless this app
+    /// sealed it there.
+    fn open(&self, key: &str, sealed: &[u8]) -> Result<SessionData, StoreError> {
+        let plain = self.keys.open(key, sealed).ok_or(StoreError::Corrupt)?;
         postcard::from_bytes(&plain).map_err(|_| StoreError::Corrupt)
     }
 
@@ -304,12 +302,13 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let ttl = ttl_ms(data)?;
             let id = SessionId::random();
-            let bytes = self.seal(&id, data)?;
+            let key = self.session_key(&id);
+            let bytes = self.seal(&key, data)?;
             let user = self.user_key(&data.sub);
             let (set,): (Option<String>,) = redis::pipe()
                 .atomic()
                 .cmd("SET")
-                .arg(self.session_key(&id))
+                .arg(&key)
                 .arg(bytes)
                 .arg("PX")
                 .arg(ttl)
@@ -341,12 +340,13 @@ impl SessionStore for RedisStore {
 
     fn load<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, SessionData> {
         Box::pin(async move {
+            let key = self.session_key(id);
             let bytes: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(self.session_key(id))
+                .arg(&key)
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(store_error)?;
-            let data = self.open(id, &bytes.ok_or(StoreError::NotFound)?)?;
+            let data = self.open(&key, &bytes.ok_or(StoreError::NotFound)?)?;
             // Redis expires keys lazily within milliseconds; the lifetime is the authority.
             if data.session_ends_at <= now_unix() {
                 return Err(StoreError::NotFound);
@@ -358,11 +358,12 @@ impl SessionStore for RedisStore {
     fn save<'a>(&'a self, id: &'a SessionId, data: &'a SessionData) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let ttl = ttl_ms(data)?;
-            let bytes = self.seal(id, data)?;
+            let key = self.session_key(id);
+            let bytes = self.seal(&key, data)?;
             let saved: i64 = redis::cmd("EVAL")
                 .arg(SAVE)
                 .arg(2)
-                .arg(self.session_key(id))
+                .arg(&key)
                 .arg(self.user_key(&data.sub))
                 .arg(bytes)
                 .arg(ttl)
@@ -822,7 +823,7 @@ pub(crate) mod tests {
     }
 
     /// Writes `value` under `key`, keeping its TTL, as a Redis writer would.
-    async fn overwrite(server: &RedisServer, key: &str, value: &[u8]) {
+    pub(crate) async fn overwrite(server: &RedisServer, key: &str, value: &[u8]) {
         let client = endpoint::client(&server.url(), ca(server).as_ref()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         let _: () = redis::cmd("SET")
@@ -1003,7 +1004,10 @@ pub(crate) mod tests {
         for orgs in [0, 10, 100] {
             let id = s.create(&user("u-mem", orgs)).await.unwrap();
             let bytes = s.memory_usage(&id).await.unwrap();
-            let payload = s.seal(&id, &user("u-mem", orgs)).unwrap().len();
+            let payload = s
+                .seal(&s.session_key(&id), &user("u-mem", orgs))
+                .unwrap()
+                .len();
             println!("redis session memory: {orgs} orgs: {bytes} bytes (sealed postcard {payload} bytes)");
             assert!(bytes as usize >= payload);
         }
