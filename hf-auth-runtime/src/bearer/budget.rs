@@ -39,15 +39,16 @@ struct Bucket {
     at: Instant,
 }
 
-/// Tokens seen valid, oldest first.
-#[derive(Debug, Default)]
+/// Tokens seen valid, oldest first. No `Debug`: their unkeyed hashes would let a reader test a
+/// guessed token.
+#[derive(Default)]
 struct Seen {
     set: HashSet<TokenHash>,
     order: VecDeque<TokenHash>,
 }
 
-/// The budget of whoami calls for tokens never seen valid, on one replica.
-#[derive(Debug)]
+/// The budget of whoami calls for tokens never seen valid, on one replica. `Debug` shows the
+/// budget and how many tokens are remembered, never their hashes.
 pub(crate) struct WhoamiBudget {
     per_minute: u32,
     bucket: Mutex<Bucket>,
@@ -56,6 +57,16 @@ pub(crate) struct WhoamiBudget {
     /// Milliseconds since `started` of the last warning.
     warned_at_ms: AtomicU64,
     started: Instant,
+}
+
+impl std::fmt::Debug for WhoamiBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let remembered = self.seen.lock().map_or(0, |s| s.order.len());
+        f.debug_struct("WhoamiBudget")
+            .field("per_minute", &self.per_minute)
+            .field("remembered", &remembered)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WhoamiBudget {
