@@ -312,10 +312,7 @@ impl TokenCache {
 
     /// Removes the pending entry of the flight `id`, if it is still there: its leader is gone.
     fn abandon(&self, key: &Key, id: u64) {
-        let mut shard = self.shard(key.fast);
-        if matches!(shard.map.get(&key.sha), Some(Entry::Pending(_, pending)) if *pending == id) {
-            shard.map.remove(&key.sha);
-        }
+        take_pending(&mut self.shard(key.fast), &key.sha, id);
     }
 
     /// Ends a flight: stores the outcome until `until` (or drops the entry when `until` is
@@ -331,12 +328,7 @@ impl TokenCache {
         {
             let mut shard = self.shard(leader.key.fast);
             let key = leader.key.sha;
-            let ours = matches!(
-                shard.map.get(&key),
-                Some(Entry::Pending(_, id)) if *id == leader.id
-            );
-            if ours {
-                shard.map.remove(&key);
+            if take_pending(&mut shard, &key, leader.id) {
                 let bytes = size_of_outcome(&outcome);
                 if let Some(until) = until.filter(|u| *u > now) {
                     if bytes <= self.per_shard.max_bytes {
@@ -407,6 +399,16 @@ impl TokenCache {
 }
 
 /// Drops expired entries, then the entries closest to expiry, until one of `bytes` fits.
+/// Removes the pending entry of the flight `id` under `key`, if that is what is there (a later
+/// flight's entry, or an outcome, stays): whether it did.
+fn take_pending(shard: &mut Shard, key: &TokenHash, id: u64) -> bool {
+    let ours = matches!(shard.map.get(key), Some(Entry::Pending(_, pending)) if *pending == id);
+    if ours {
+        shard.map.remove(key);
+    }
+    ours
+}
+
 fn make_room(shard: &mut Shard, bounds: Bounds, bytes: usize, now: Instant) {
     let full = |s: &Shard| s.map.len() >= bounds.max_entries || s.bytes + bytes > bounds.max_bytes;
     if !full(shard) {

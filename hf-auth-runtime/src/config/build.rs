@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{HfAuth, HfAuthBuilder, MAX_SESSION_LIFETIME, MAX_TOKEN_CACHE_TTL, MAX_WHOAMI_BUDGET};
+use super::{HfAuth, HfAuthBuilder, MAX_SESSION_LIFETIME, MAX_WHOAMI_BUDGET};
 use crate::{
     cookies::CookiePolicy,
     cross_site::TrustedOrigins,
@@ -21,13 +21,13 @@ impl HfAuthBuilder {
         scopes: &[String],
     ) -> Result<crate::bearer::BearerAuth, ConfigError> {
         use crate::bearer::{BearerAuth, BearerConfig};
-        if self.token_cache_ttl.is_zero() || self.token_cache_ttl > MAX_TOKEN_CACHE_TTL {
+        if !super::token_cache_ttl_ok(self.token_cache_ttl) {
             return Err(ConfigError::Invalid {
                 variable: "token_cache_ttl",
                 reason: "the bearer-token cache TTL is between 1 second and 1 hour".into(),
             });
         }
-        if !(1..=MAX_WHOAMI_BUDGET).contains(&self.whoami_budget) {
+        if !super::whoami_budget_ok(self.whoami_budget) {
             return Err(ConfigError::Invalid {
                 variable: "whoami_budget",
                 reason: format!(

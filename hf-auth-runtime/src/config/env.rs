@@ -98,7 +98,7 @@ impl HfAuthBuilder {
         if let Some(secs) = var("HF_AUTH_TOKEN_CACHE_TTL") {
             let ttl = secs.parse().ok().map(Duration::from_secs);
             b.token_cache_ttl = ttl
-                .filter(|t| !t.is_zero() && *t <= MAX_TOKEN_CACHE_TTL)
+                .filter(|t| super::token_cache_ttl_ok(*t))
                 .ok_or_else(|| ConfigError::Invalid {
                     variable: "HF_AUTH_TOKEN_CACHE_TTL",
                     reason: format!(
@@ -113,7 +113,7 @@ impl HfAuthBuilder {
                 .trim()
                 .parse()
                 .ok()
-                .filter(|n| (1..=MAX_WHOAMI_BUDGET).contains(n))
+                .filter(|n| super::whoami_budget_ok(*n))
                 .ok_or_else(|| ConfigError::Invalid {
                     variable: "HF_AUTH_WHOAMI_BUDGET",
                     reason: format!(

@@ -35,6 +35,18 @@ pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(3600);
 /// The largest whoami budget accepted, in calls a minute (see [`HfAuthBuilder::whoami_budget`]).
 pub const MAX_WHOAMI_BUDGET: u32 = 100_000;
 
+/// Whether a bearer-token cache TTL is accepted (from 1 second to [`MAX_TOKEN_CACHE_TTL`]): the
+/// one rule for the builder and `HF_AUTH_TOKEN_CACHE_TTL`.
+fn token_cache_ttl_ok(ttl: Duration) -> bool {
+    !ttl.is_zero() && ttl <= MAX_TOKEN_CACHE_TTL
+}
+
+/// Whether a whoami budget is accepted (from 1 to [`MAX_WHOAMI_BUDGET`] calls a minute): the one
+/// rule for the builder and `HF_AUTH_WHOAMI_BUDGET`.
+fn whoami_budget_ok(calls_per_minute: u32) -> bool {
+    (1..=MAX_WHOAMI_BUDGET).contains(&calls_per_minute)
+}
+
 /// A configured "Sign in with Hugging Face": build it once at start-up, then
 /// [`attach`](HfAuth::attach) it to your router.
 ///
