@@ -161,9 +161,10 @@ for _ in $(seq 1 100); do
 done
 STORE="rediss://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
 # Redis as the replicas reach it: TLS with the password answers, plain TCP does not.
-redis_cli() { REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --tls --cacert "$CA" -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# Every redis-cli call is bounded (5 s), a probe of the TLS port over plain TCP included.
+redis_cli() { REDISCLI_AUTH="$REDIS_PASSWORD" timeout 5 redis-cli --tls --cacert "$CA" -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 [ "$(redis_cli PING)" = PONG ] || fail "redis-server does not answer over TLS with its password"
-if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING >/dev/null 2>&1; then fail "redis-server answers plain TCP"; fi
+if timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING >/dev/null 2>&1; then fail "redis-server answers plain TCP"; fi
 
 # Starts $REPLICAS replicas; $1 names the set (its upstream list goes to $WORK/replicas-$1),
 # the rest are extra variables for them. Prints the nginx upstream lines.

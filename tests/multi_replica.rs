@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{location, Browser};
+use common::{events::Events, location, Browser};
 use serde_json::Value;
 
 struct Setup {
@@ -193,96 +193,31 @@ async fn sign_in(s: &Setup) -> Browser {
     b
 }
 
-fn copy_of(b: &Browser) -> Browser {
-    let mut copy = Browser::new();
-    copy.jar = b.jar.clone();
-    copy
-}
-
 /// The documented bound: a logout or revocation is refused on every replica within a second.
 const BOUND: Duration = Duration::from_secs(1);
 
-/// An open `/events` stream of `space_app` (server-sent events) through the front: the replica
-/// that serves it and what it sent so far.
-struct Stream {
-    response: reqwest::Response,
-    upstream: String,
-    text: String,
-}
-
-impl Stream {
-    async fn open(b: &mut Browser, s: &Setup) -> Stream {
-        let r = b
-            .get_with_accept(&format!("{}/events", s.base), "text/event-stream")
-            .await;
-        assert_eq!(r.status(), 200, "/events");
-        let upstream = r.headers()["x-upstream"].to_str().unwrap().to_owned();
-        Stream {
-            response: r,
-            upstream,
-            text: String::new(),
+/// An `/events` stream of `space_app` open on every replica behind the front (round-robin: at
+/// most `2 * replicas` tries).
+async fn streams_on_every_replica(b: &mut Browser, s: &Setup) -> Vec<Events> {
+    let mut streams: Vec<Events> = Vec::new();
+    for _ in 0..2 * s.replicas {
+        let stream = Events::open(b, &format!("{}/events", s.base)).await;
+        if streams.iter().all(|o| o.upstream != stream.upstream) {
+            streams.push(stream);
+        }
+        if streams.len() == s.replicas {
+            return streams;
         }
     }
-
-    /// A stream open on every replica (round-robin: at most `2 * replicas` tries).
-    async fn on_every_replica(b: &mut Browser, s: &Setup) -> Vec<Stream> {
-        let mut streams: Vec<Stream> = Vec::new();
-        for _ in 0..2 * s.replicas {
-            let stream = Stream::open(b, s).await;
-            if streams.iter().all(|o| o.upstream != stream.upstream) {
-                streams.push(stream);
-            }
-            if streams.len() == s.replicas {
-                return streams;
-            }
-        }
-        panic!(
-            "no /events stream on every replica: {} of {}",
-            streams.len(),
-            s.replicas
-        );
-    }
-
-    /// Reads for at most `within`: the `end` event's reason once the stream closed after it,
-    /// or `None` while it is still open. Each event reaches the client as it is sent (nginx
-    /// does not buffer the stream), so ticks arrive meanwhile.
-    async fn end_within(&mut self, within: Duration) -> Option<String> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let ended = self.text.split("\n\n").find_map(|event| {
-                let data = event.strip_prefix("event: end\ndata: ")?;
-                let v: Value = serde_json::from_str(data.lines().next()?).ok()?;
-                v["reason"].as_str().map(str::to_owned)
-            });
-            if let Some(reason) = ended {
-                let rest = tokio::time::timeout(Duration::from_secs(2), self.response.chunk());
-                match rest.await {
-                    Ok(Ok(None)) => return Some(reason),
-                    other => panic!(
-                        "{}: the stream did not close after its end: {other:?}",
-                        self.upstream
-                    ),
-                }
-            }
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Err(_) => return None,
-                Ok(Ok(Some(chunk))) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
-                Ok(Ok(None)) => panic!(
-                    "{}: closed without an end event: {}",
-                    self.upstream, self.text
-                ),
-                Ok(Err(e)) => panic!("{}: the stream failed: {e}", self.upstream),
-            }
-        }
-    }
-
-    fn ticks(&self) -> usize {
-        self.text.matches("event: tick").count()
-    }
+    panic!(
+        "no /events stream on every replica: {} of {}",
+        streams.len(),
+        s.replicas
+    );
 }
 
 /// Every stream ends with `reason` within the bound of `since` (plus half a second of reading).
-async fn all_end(streams: &mut [Stream], reason: &str, why: &str, since: Instant) {
+async fn all_end(streams: &mut [Events], reason: &str, why: &str, since: Instant) {
     let started = since;
     for stream in streams.iter_mut() {
         let left = (BOUND + Duration::from_millis(500)).saturating_sub(started.elapsed());
@@ -293,7 +228,7 @@ async fn all_end(streams: &mut [Stream], reason: &str, why: &str, since: Instant
             "{why}: the stream on {} after {:?}: {}",
             stream.upstream,
             started.elapsed(),
-            stream.text
+            stream.text()
         );
     }
     println!(
@@ -334,7 +269,7 @@ async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode()
         Duration::from_secs(s.access_ttl + 1).saturating_sub(signed_in_at.elapsed()),
     )
     .await;
-    let mut tabs: Vec<Browser> = (0..s.replicas).map(|_| copy_of(&b)).collect();
+    let mut tabs: Vec<Browser> = (0..s.replicas).map(|_| b.copy()).collect();
     let base = s.base.clone();
     let answers = common::join_all(tabs.iter_mut().map(|t| {
         let base = base.clone();
@@ -351,9 +286,9 @@ async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode()
 
     // Logout on one replica: a copy of the cookie is refused by every replica, within the bound,
     // and the session's event streams, one on every replica, end then too (issue 22.1).
-    let mut copy = copy_of(&b);
+    let mut copy = b.copy();
     me_everywhere(&mut copy, &s, &handle, "the copy, before logout").await;
-    let mut streams = Stream::on_every_replica(&mut copy_of(&b), &s).await;
+    let mut streams = streams_on_every_replica(&mut b.copy(), &s).await;
     for stream in &mut streams {
         // Open and ticking through nginx (not buffered), until something ends the session.
         assert_eq!(stream.end_within(Duration::from_millis(1500)).await, None);
@@ -361,7 +296,7 @@ async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode()
             stream.ticks() >= 1,
             "{}: no tick through nginx: {}",
             stream.upstream,
-            stream.text
+            stream.text()
         );
     }
     let logged_out_at = Instant::now();
@@ -378,7 +313,7 @@ async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode()
     let sub = body["sub"].as_str().expect("/me has the sub").to_owned();
     me_everywhere(&mut laptop, &s, &handle, "laptop").await;
     me_everywhere(&mut phone, &s, &handle, "phone").await;
-    let mut streams = Stream::on_every_replica(&mut copy_of(&laptop), &s).await;
+    let mut streams = streams_on_every_replica(&mut laptop.copy(), &s).await;
     let out = std::process::Command::new(var("HF_AUTH_SPACE_APP"))
         .args(["revoke-user", &sub])
         .env("HF_AUTH_SESSION_STORE", var("HF_AUTH_SESSION_STORE"))
@@ -434,7 +369,7 @@ async fn sessions_work_on_every_replica_and_end_everywhere_in_server_side_mode()
         })
     };
     let loads: Vec<_> = (0..3)
-        .map(|_| load(copy_of(&b), "/me"))
+        .map(|_| load(b.copy(), "/me"))
         .chain([load(Browser::new(), "/")])
         .collect();
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
     app::{start, start_with},
-    events::Events,
+    events::{watched_becomes, Events},
     Browser,
 };
 use hf_auth_runtime::testing::{watched_sessions, TestProvider, TestUser};
@@ -17,31 +17,13 @@ use hf_auth_runtime::testing::{watched_sessions, TestProvider, TestUser};
 /// Well above the time a logout takes to reach a stream on the same process (microseconds).
 const PROMPTLY: Duration = Duration::from_secs(2);
 
-fn copy_of(browser: &Browser) -> Browser {
-    let mut copy = Browser::new();
-    copy.jar = browser.jar.clone();
-    copy
-}
-
-/// Waits at most `within` for `auth` to watch `n` sessions.
-async fn watched_becomes(auth: &hf_auth_runtime::HfAuth, n: usize, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if watched_sessions(auth) == n {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    watched_sessions(auth) == n
-}
-
 #[tokio::test]
 async fn a_logout_ends_the_open_streams_of_that_session_only() {
     let app = start().await;
     let mut browser = Browser::new();
     app.login(&mut browser, "/").await;
-    let mut tab = copy_of(&browser);
-    let mut second_tab = copy_of(&browser);
+    let mut tab = browser.copy();
+    let mut second_tab = browser.copy();
     app.provider.set_user(TestUser::new("someone-else"));
     let mut other = Browser::new();
     app.login(&mut other, "/").await;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     app::{start_with, App, Replica},
-    events::Events,
+    events::{watched_becomes, Events},
     Browser,
 };
 use hf_auth_runtime::{
@@ -64,12 +64,6 @@ async fn refused_within(browser: &mut Browser, url: &str, within: Duration) -> O
     }
 }
 
-fn copy_of(browser: &Browser) -> Browser {
-    let mut copy = Browser::api();
-    copy.jar = browser.jar.clone();
-    copy
-}
-
 #[tokio::test]
 async fn a_login_on_one_replica_is_honoured_by_the_other_and_its_cookie_holds_only_an_id() {
     let redis = redis();
@@ -98,7 +92,7 @@ async fn a_logout_on_one_replica_is_refused_on_the_other_within_the_bound() {
     assert_eq!(status(&mut browser, &a.url("/me")).await, StatusCode::OK);
     assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
     assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
-    let mut stolen = copy_of(&browser);
+    let mut stolen = browser.copy();
 
     let r = browser
         .get(&a.url("/oauth/huggingface/logout?_target_url=/"))
@@ -173,7 +167,7 @@ async fn replicas_refresh_a_session_once_and_all_see_the_result() {
     a.provider.set_access_token_ttl(60);
 
     // Six requests with the expired session at once, three on each replica.
-    let mut tabs: Vec<Browser> = (0..6).map(|_| copy_of(&browser)).collect();
+    let mut tabs: Vec<Browser> = (0..6).map(|_| browser.copy()).collect();
     let urls: Vec<String> = (0..6)
         .map(|i| {
             if i % 2 == 0 {
@@ -318,7 +312,7 @@ async fn without_the_replica_cache_every_request_asks_the_store() {
     let mut browser = Browser::api();
     a.login(&mut browser, "/").await;
     assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
-    let mut stolen = copy_of(&browser);
+    let mut stolen = browser.copy();
     browser
         .get(&a.url("/oauth/huggingface/logout?_target_url=/"))
         .await;
@@ -393,7 +387,7 @@ async fn the_test_kit_signs_in_with_a_store_too() {
 async fn signing_in_again_ends_the_session_it_replaces() {
     let redis = redis();
     let (a, b, mut browser) = two_replicas(&redis).await;
-    let mut old = copy_of(&browser);
+    let mut old = browser.copy();
     assert_eq!(status(&mut old, &b.url("/me")).await, StatusCode::OK);
     // The same browser signs in again (a step-up is such a login): a new id.
     a.login(&mut browser, "/").await;
@@ -433,8 +427,16 @@ async fn replicas_with_a_store_share_the_token_check() {
 
 /// Runs `redis-cli` against the test server (plain mode), as someone with access to Redis.
 fn redis_cli(redis: &RedisServer, args: &[&str]) -> String {
-    let out = std::process::Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &redis.port().to_string()])
+    // Bounded: coreutils' timeout ends a redis-cli that hangs.
+    let out = std::process::Command::new("timeout")
+        .args([
+            "10",
+            "redis-cli",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &redis.port().to_string(),
+        ])
         .args(args)
         .output()
         .expect("redis-cli (Debian's redis-tools, with redis-server)");
@@ -508,7 +510,7 @@ async fn over_tls_with_a_password_replicas_share_sessions_and_hear_logouts() {
     a.login(&mut browser, "/").await;
     assert_eq!(status(&mut browser, &b.url("/me")).await, StatusCode::OK);
     assert_eq!(status(&mut browser, &a.url("/me")).await, StatusCode::OK);
-    let mut stolen = copy_of(&browser);
+    let mut stolen = browser.copy();
     browser
         .get(&a.url("/oauth/huggingface/logout?_target_url=/"))
         .await;
@@ -607,7 +609,7 @@ const STREAM_BOUND: Duration = Duration::from_millis(1800);
 async fn a_logout_or_a_revocation_on_one_replica_ends_a_stream_held_on_the_other() {
     let redis = redis();
     let (a, b, mut browser) = two_replicas(&redis).await;
-    let mut tab = copy_of(&browser);
+    let mut tab = browser.copy();
     let mut stream = Events::open(&mut tab, &a.url("/events")).await;
     assert_eq!(
         stream.end_within(Duration::from_millis(1500)).await,
@@ -644,9 +646,9 @@ async fn a_logout_or_a_revocation_on_one_replica_ends_a_stream_held_on_the_other
         .as_str()
         .unwrap()
         .to_owned();
-    let mut laptop_stream = Events::open(&mut copy_of(&laptop), &a.url("/events")).await;
-    let mut phone_stream = Events::open(&mut copy_of(&phone), &a.url("/events")).await;
-    let mut other_stream = Events::open(&mut copy_of(&other), &a.url("/events")).await;
+    let mut laptop_stream = Events::open(&mut laptop.copy(), &a.url("/events")).await;
+    let mut phone_stream = Events::open(&mut phone.copy(), &a.url("/events")).await;
+    let mut other_stream = Events::open(&mut other.copy(), &a.url("/events")).await;
     assert_eq!(watched_sessions(&a.auth), 3);
     assert_eq!(
         hf_auth_runtime::revoke_user_in_store(&redis.url(), &sub)
@@ -668,11 +670,10 @@ async fn a_logout_or_a_revocation_on_one_replica_ends_a_stream_held_on_the_other
         "another user's stream goes on"
     );
     drop(other_stream);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while watched_sessions(&a.auth) > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(watched_sessions(&a.auth), 0, "nothing left watched");
+    assert!(
+        watched_becomes(&a.auth, 0, Duration::from_secs(3)).await,
+        "nothing left watched"
+    );
 }
 
 #[tokio::test]

@@ -39,6 +39,14 @@ impl Browser {
         b
     }
 
+    /// Another browser (another tab, a stolen copy) with this one's cookies and `Accept`.
+    pub fn copy(&self) -> Browser {
+        let mut copy = Browser::new();
+        copy.jar = self.jar.clone();
+        copy.accept = self.accept;
+        copy
+    }
+
     pub fn cookie_header(&self) -> String {
         self.jar
             .iter()
